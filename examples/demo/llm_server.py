@@ -1,0 +1,249 @@
+"""A small OpenAI-compatible LLM service for offline demos, tests and benchmarks (standard library only).
+
+It answers ``POST /v1/chat/completions``, ``/v1/responses`` and ``/v1/embeddings`` deterministically, streamed (SSE)
+or not, with token usage that includes prompt-cache reads. The header ``x-fake-fault`` injects failures:
+
+- ``retry-once:<status>``: the first attempt (``x-stainless-retry-count: 0``) gets ``<status>`` with
+  ``retry-after-ms: 20``, the retry succeeds;
+- ``always:<status>``: every attempt gets ``<status>``;
+- ``malformed``: a 200 whose body is not JSON.
+
+``respond()`` is the whole service as a function, so that an ``httpx2.MockTransport`` can serve it in process;
+``serve()`` runs it on a loopback port. ``python llm_server.py --port 8000`` serves in the foreground.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Headers = dict[str, str]
+Reply = tuple[int, Headers, "bytes | Iterator[bytes]"]
+
+MODEL_SUFFIX = "-2026-01-01"
+CACHED_BLOCK = 64
+
+
+def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: float = 0.0) -> Reply:
+    """The reply to one request: status, headers, and a body (bytes, or an iterator of SSE bytes)."""
+    headers = {key.lower(): value for key, value in headers.items()}
+    fault = _fault(headers)
+    if fault is not None:
+        return fault
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return _error(400, "invalid JSON body")
+    if method != "POST":
+        return _error(405, "method not allowed")
+    route = path.split("?", 1)[0].rstrip("/")
+    if route.endswith("/chat/completions"):
+        return _chat(request, chunk_delay)
+    if route.endswith("/responses"):
+        return _responses(request, chunk_delay)
+    if route.endswith("/embeddings"):
+        return _embeddings(request)
+    return _error(404, f"no route {route}")
+
+
+def _fault(headers: Headers) -> Reply | None:
+    fault = headers.get("x-fake-fault", "")
+    if fault == "malformed":
+        return 200, {"content-type": "application/json"}, b'{"id": "broken", "choices": ['
+    kind, _, status = fault.partition(":")
+    first_attempt = headers.get("x-stainless-retry-count", "0") == "0"
+    if kind == "always" or (kind == "retry-once" and first_attempt):
+        reply = _error(int(status or 500), "injected fault")
+        reply[1]["retry-after-ms"] = "20"
+        return reply
+    return None
+
+
+def _error(status: int, message: str) -> Reply:
+    body = json.dumps({"error": {"message": message, "type": "fake_error", "code": str(status)}}).encode()
+    return status, {"content-type": "application/json"}, body
+
+
+def _json(payload: dict[str, Any]) -> Reply:
+    return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
+
+
+def _sse(events: list[tuple[str | None, dict[str, Any]]], chunk_delay: float, done: bool) -> Reply:
+    def stream() -> Iterator[bytes]:
+        for name, payload in events:
+            if chunk_delay:
+                time.sleep(chunk_delay)
+            prefix = f"event: {name}\n" if name else ""
+            yield f"{prefix}data: {json.dumps(payload)}\n\n".encode()
+        if done:
+            yield b"data: [DONE]\n\n"
+
+    return 200, {"content-type": "text/event-stream"}, stream()
+
+
+def _words(text: str) -> list[str]:
+    return text.split() or ["ok"]
+
+
+def _prompt_tokens(request: dict[str, Any]) -> int:
+    return max(1, len(json.dumps(request.get("messages") or request.get("input") or "")) // 4)
+
+
+def _usage(prompt_tokens: int) -> tuple[int, int]:
+    """Prompt tokens and how many of them the provider's prompt cache served (whole blocks after the first)."""
+    cached = (prompt_tokens // CACHED_BLOCK - 1) * CACHED_BLOCK if prompt_tokens >= 2 * CACHED_BLOCK else 0
+    return prompt_tokens, cached
+
+
+def _answer(messages: list[dict[str, Any]]) -> str:
+    last = next((m for m in reversed(messages) if m.get("role") in ("user", "tool")), {"content": ""})
+    content = last.get("content")
+    text = content if isinstance(content, str) else json.dumps(content)
+    return f"Here is what I found about: {text[:120]}"
+
+
+def _chat(request: dict[str, Any], chunk_delay: float) -> Reply:
+    model = str(request.get("model", "gpt-fake")) + MODEL_SUFFIX
+    messages = request.get("messages") or []
+    tools = request.get("tools") or []
+    wants_tool = bool(tools) and not any(m.get("role") == "tool" for m in messages)
+    prompt, cached = _usage(_prompt_tokens(request))
+    if wants_tool:
+        name = tools[0].get("function", {}).get("name", "tool")
+        call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": '{"query": "latest"}'}}
+        message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call]}
+        words, finish = [], "tool_calls"
+    else:
+        words = _words(_answer(messages))
+        message, finish = {"role": "assistant", "content": " ".join(words)}, "stop"
+    usage = {
+        "prompt_tokens": prompt,
+        "completion_tokens": len(words) + 3,
+        "total_tokens": prompt + len(words) + 3,
+        "prompt_tokens_details": {"cached_tokens": cached},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+    base = {"id": "chatcmpl-fake", "model": model, "created": 1_700_000_000, "system_fingerprint": "fp_fake"}
+    if not request.get("stream"):
+        choice = {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+        return _json({**base, "object": "chat.completion", "choices": [choice], "usage": usage})
+    chunk = {**base, "object": "chat.completion.chunk"}
+    events: list[tuple[str | None, dict[str, Any]]] = [
+        (None, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+    ]
+    for index, word in enumerate(words):
+        delta = {"content": word if index == 0 else " " + word}
+        events.append((None, {**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}))
+    if wants_tool:
+        events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, **call}]}}]}))
+    events.append((None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
+    if (request.get("stream_options") or {}).get("include_usage"):
+        events.append((None, {**chunk, "choices": [], "usage": usage}))
+    return _sse(events, chunk_delay, done=True)
+
+
+def _responses(request: dict[str, Any], chunk_delay: float) -> Reply:
+    model = str(request.get("model", "gpt-fake")) + MODEL_SUFFIX
+    input_value = request.get("input")
+    text = input_value if isinstance(input_value, str) else json.dumps(input_value)
+    words = _words(f"Summary: {text[:120]}")
+    prompt, cached = _usage(_prompt_tokens(request))
+    usage = {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": len(words),
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + len(words),
+    }
+    content = [{"type": "output_text", "text": " ".join(words), "annotations": []}]
+    item = {"id": "msg_fake", "type": "message", "role": "assistant", "status": "completed", "content": content}
+    response = {
+        "id": "resp_fake", "object": "response", "created_at": 1_700_000_000, "model": model, "status": "completed",
+        "output": [item], "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+    }  # fmt: skip
+    if not request.get("stream"):
+        return _json(response)
+    started = {**response, "status": "in_progress", "output": [], "usage": None}
+    events: list[tuple[str | None, dict[str, Any]]] = [
+        ("response.created", {"type": "response.created", "sequence_number": 0, "response": started})
+    ]
+    for index, word in enumerate(words):
+        delta = {
+            "type": "response.output_text.delta", "item_id": "msg_fake", "output_index": 0, "content_index": 0,
+            "delta": word if index == 0 else " " + word, "sequence_number": index + 1, "logprobs": [],
+        }  # fmt: skip
+        events.append(("response.output_text.delta", delta))
+    completed = {"type": "response.completed", "sequence_number": len(words) + 1, "response": response}
+    events.append(("response.completed", completed))
+    return _sse(events, chunk_delay, done=False)
+
+
+def _embeddings(request: dict[str, Any]) -> Reply:
+    inputs = request.get("input")
+    texts = inputs if isinstance(inputs, list) else [inputs]
+    dimensions = int(request.get("dimensions") or 8)
+    data = [
+        {"object": "embedding", "index": i, "embedding": [((i + 1) * (d + 1)) % 7 / 7 for d in range(dimensions)]}
+        for i in range(len(texts))
+    ]
+    tokens = max(1, len(json.dumps(texts)) // 4)
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    model = str(request.get("model", "embed-fake"))
+    return _json({"object": "list", "data": data, "model": model, "usage": usage})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    chunk_delay = 0.0
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        status, headers, payload = respond("POST", self.path, dict(self.headers), body, self.chunk_delay)
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        if isinstance(payload, bytes):
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for piece in payload:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
+        """Stay quiet."""
+
+
+def serve(port: int = 0, chunk_delay: float = 0.0) -> ThreadingHTTPServer:
+    """Serve on 127.0.0.1 (``port`` 0 picks a free one) in a daemon thread; ``server.shutdown()`` stops it."""
+    handler = type("Handler", (_Handler,), {"chunk_delay": chunk_delay})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="fake-llm", daemon=True).start()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between stream chunks")
+    options = parser.parse_args()
+    server = serve(options.port, options.chunk_delay)
+    print(f"fake LLM service on http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Environment variables read by otel_agentperf.
+
+Every variable has a keyword-argument equivalent on ``instrument()``; a keyword argument wins over the variable.
+An empty value counts as unset. A value that cannot be parsed logs a warning naming the variable and falls back to
+the default. Booleans are true only for a case-insensitive ``true``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+"""
+.. envvar:: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+
+Standard GenAI variable: whether prompt and completion content is recorded. ``NO_CONTENT`` (default), ``SPAN_ONLY``
+(span attributes), ``EVENT_ONLY`` (a ``gen_ai.client.inference.operation.details`` span event), ``SPAN_AND_EVENT``.
+The older boolean form is accepted: ``true`` means ``SPAN_ONLY``, ``false`` means ``NO_CONTENT``.
+Keyword argument: ``capture_content``.
+"""
+
+OTEL_AGENTPERF_CONTENT_MAX_LENGTH: Final = "OTEL_AGENTPERF_CONTENT_MAX_LENGTH"
+"""
+.. envvar:: OTEL_AGENTPERF_CONTENT_MAX_LENGTH
+
+When content is captured, longer values are cut to this many characters. Default ``8192``.
+Keyword argument: ``content_max_length``.
+"""
+
+OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE: Final = "OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE"
+"""
+.. envvar:: OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE
+
+``true`` adds ``stream_options={"include_usage": True}`` to streamed chat completions that do not set it, so that
+streams report token usage. The stream then ends with one extra chunk whose ``choices`` list is empty: code that reads
+``chunk.choices[0]`` without a check must be ready for it. Default ``false``.
+Keyword argument: ``stream_include_usage``.
+"""
+
+OTEL_AGENTPERF_STRICT: Final = "OTEL_AGENTPERF_STRICT"
+"""
+.. envvar:: OTEL_AGENTPERF_STRICT
+
+``true`` re-raises errors inside the instrumentation instead of logging them. Meant for this package's own tests;
+never set it in production. Default ``false``. Keyword argument: ``strict``.
+"""

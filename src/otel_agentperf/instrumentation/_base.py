@@ -1,0 +1,95 @@
+"""The base of every otel_agentperf instrumentor: scope setup, a dependency self-check, and owned patching.
+
+``uninstrument()`` restores exactly what ``instrument()`` replaced: each patch remembers the original attribute and
+the wrapper it installed, and an attribute is put back only while it still holds that wrapper (someone who wrapped it
+after us keeps their wrapper, and a warning says that ours stays inside it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.metrics import Meter, get_meter
+from opentelemetry.trace import Tracer, get_tracer
+
+from otel_agentperf import environment_variables as env
+from otel_agentperf import semconv
+from otel_agentperf._config import read_bool
+from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.version import __version__
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Patch:
+    owner: Any
+    name: str
+    original: Any
+    wrapper: Any
+
+
+class AgentPerfInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Shared behaviour of the instrumentors; subclasses implement ``_setup`` and list their dependencies."""
+
+    _dependencies: tuple[str, ...] = ()
+    _patches: list[_Patch]
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        """The instrumented library and the versions supported."""
+        return self._dependencies
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._patches = []
+        conflict = get_dependency_conflicts(list(self._dependencies))
+        if conflict is not None:
+            # The auto-loader skips its own dependency check for this distribution: each instrumentor checks here.
+            _logger.debug("%s not enabled: %s", type(self).__name__, conflict)
+            return
+        strict = read_bool(env.OTEL_AGENTPERF_STRICT, "strict", kwargs.get("strict"), False)
+        self._setup(ErrorReporter(strict), **kwargs)
+
+    def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for patch in reversed(getattr(self, "_patches", [])):
+            current = patch.owner.__dict__.get(patch.name)
+            if current is patch.wrapper:
+                setattr(patch.owner, patch.name, patch.original)
+            else:
+                _logger.warning(
+                    "%s.%s was wrapped again after otel_agentperf; leaving it as it is",
+                    patch.owner.__qualname__,
+                    patch.name,
+                )
+        self._patches = []
+
+    def _patch(self, module: str, path: str, wrapper: Callable[..., Any]) -> None:
+        """Wrap ``module.path`` (``Class.method``) with a wrapt ``wrapper``; skip quietly if it does not exist."""
+        owner_path, _, name = path.rpartition(".")
+        try:
+            owner: Any = importlib.import_module(module)
+            for part in owner_path.split(".") if owner_path else ():
+                owner = getattr(owner, part)
+            original = owner.__dict__[name]
+        except (ImportError, AttributeError, KeyError):
+            _logger.debug("%s.%s not found; not instrumented", module, path)
+            return
+        function_wrapper = wrapt.FunctionWrapper(original, wrapper)
+        setattr(owner, name, function_wrapper)
+        self._patches.append(_Patch(owner, name, original, function_wrapper))
+
+
+def scope(tracer_provider: Any, meter_provider: Any, name: str) -> tuple[Tracer, Meter]:
+    """The tracer and meter of instrumentation scope ``name``, versioned, with the schema URL."""
+    tracer = get_tracer(name, __version__, tracer_provider, schema_url=semconv.SCHEMA_URL)
+    meter = get_meter(name, __version__, meter_provider, schema_url=semconv.SCHEMA_URL)
+    return tracer, meter

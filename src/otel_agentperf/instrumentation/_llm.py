@@ -1,0 +1,366 @@
+"""The provider-agnostic lifecycle of one LLM call: span, context, metrics.
+
+A provider module describes each instrumented method with an :class:`LLMOperation` (how to read the request, the
+response and stream chunks); everything else is here and shared. A call goes through three guarded phases:
+
+1. :meth:`LLMTelemetry.start` starts the CLIENT span with the attributes that sampling may use, makes it current
+   (so SDK-internal retries and SDK-native spans see it) and returns an :class:`LLMInvocation`;
+2. the user's call runs outside any telemetry ``try``; its exception is recorded and re-raised unchanged;
+3. :meth:`LLMInvocation.finish` reads the response (or wraps a stream), records metrics and ends the span.
+
+Metrics never depend on sampling; span attributes beyond the sampling ones are built only when the span records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from timeit import default_timer
+from typing import Any, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_span_in_context
+from opentelemetry.util.types import AttributeValue
+
+from otel_agentperf import semconv
+from otel_agentperf._config import EVENT_ONLY, NO_CONTENT, SPAN_AND_EVENT, SPAN_ONLY
+from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.instrumentation._retry import RETRY_OWNER_KEY, RetryRecorder, duration_histogram
+
+Attributes = dict[str, AttributeValue]
+
+
+@dataclass(frozen=True, slots=True)
+class LLMSettings:
+    """Settings resolved once at ``instrument()`` time and shared by every wrapper of an instrumentor."""
+
+    capture_mode: str = NO_CONTENT
+    content_max_length: int = 8192
+    stream_include_usage: bool = False
+    capture_content: bool = field(init=False)
+    """Whether any content is captured (derived from ``capture_mode``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "capture_content", self.capture_mode != NO_CONTENT)
+
+    @property
+    def capture_on_span(self) -> bool:
+        """Whether captured content goes to span attributes."""
+        return self.capture_mode in (SPAN_ONLY, SPAN_AND_EVENT)
+
+    @property
+    def capture_in_event(self) -> bool:
+        """Whether captured content goes to a span event."""
+        return self.capture_mode in (EVENT_ONLY, SPAN_AND_EVENT)
+
+
+class LLMOperation(Protocol):
+    """What a provider module tells the core about one instrumented method."""
+
+    name: str
+    """``gen_ai.operation.name``: ``chat``, ``embeddings``, ..."""
+
+    def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
+        """Operation, provider, request model and server address/port: given at span start and on every metric."""
+
+    def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        """Further request attributes (temperature, max tokens, ...); called only for recording spans."""
+
+    def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Prompt content attributes (JSON-serialisable values); called only when content capture is on."""
+
+    def is_stream(self, kwargs: Mapping[str, Any], result: object) -> bool:
+        """Whether ``result`` is a stream to wrap."""
+
+    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+        """Fill ``invocation`` from a complete response."""
+
+    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+        """Fill ``invocation`` from one stream chunk; return whether it carried output."""
+
+
+class LLMTelemetry:
+    """The tracer, instruments and settings of one instrumentor, shared by all its wrappers."""
+
+    __slots__ = (
+        "tracer",
+        "settings",
+        "reporter",
+        "duration",
+        "token_usage",
+        "time_to_first_chunk",
+        "time_per_output_chunk",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "retries",
+    )
+
+    def __init__(self, tracer: Tracer, meter: Meter, settings: LLMSettings, reporter: ErrorReporter) -> None:
+        self.tracer = tracer
+        self.settings = settings
+        self.reporter = reporter
+        self.duration = duration_histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION, "GenAI operation duration.")
+        self.token_usage = meter.create_histogram(
+            semconv.GEN_AI_CLIENT_TOKEN_USAGE,
+            unit=semconv.UNIT_TOKENS,
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=semconv.TOKEN_BUCKETS,
+        )
+        self.time_to_first_chunk = duration_histogram(
+            meter, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, "Time from the request to the first output chunk."
+        )
+        self.time_per_output_chunk = duration_histogram(
+            meter,
+            semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK,
+            "Mean time between consecutive output chunks of one stream.",
+        )
+        self.cache_read_tokens = meter.create_counter(
+            semconv.GEN_AI_CLIENT_CACHE_READ_TOKENS,
+            unit=semconv.UNIT_TOKENS,
+            description="Input tokens served from the provider's prompt cache.",
+        )
+        self.cache_write_tokens = meter.create_counter(
+            semconv.GEN_AI_CLIENT_CACHE_WRITE_TOKENS,
+            unit=semconv.UNIT_TOKENS,
+            description="Input tokens written to the provider's prompt cache.",
+        )
+        self.retries = RetryRecorder(meter)
+
+    def start(self, operation: LLMOperation, instance: Any, kwargs: Mapping[str, Any]) -> LLMInvocation | None:
+        """Start the span of one call and make it current; ``None`` if telemetry failed (the call goes on bare)."""
+        try:
+            attributes = operation.sampling_attributes(instance, kwargs)
+            model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
+            name = f"{operation.name} {model}" if model else operation.name
+            span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+            invocation = LLMInvocation(self, operation, span, attributes)
+            if span.is_recording():
+                span.set_attributes(operation.request_attributes(kwargs))
+                if self.settings.capture_content:
+                    invocation.add_content(operation.input_content(kwargs))
+            invocation.token = otel_context.attach(
+                otel_context.set_value(RETRY_OWNER_KEY, invocation, set_span_in_context(span))
+            )
+            return invocation
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            self.reporter.report(f"{operation.name} start", error)
+            return None
+
+
+class LLMInvocation:
+    """The state of one LLM call, filled by the provider's readers and turned into telemetry once at the end."""
+
+    __slots__ = (
+        "telemetry",
+        "operation",
+        "span",
+        "metric_attributes",
+        "start_time",
+        "token",
+        "ended",
+        "response_id",
+        "response_model",
+        "finish_reasons",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "extra_attributes",
+        "output_messages",
+        "content",
+        "chunk_count",
+        "first_chunk_time",
+        "last_chunk_time",
+        "retry_count",
+        "backoff_time",
+    )
+
+    def __init__(self, telemetry: LLMTelemetry, operation: LLMOperation, span: Span, attributes: Attributes) -> None:
+        self.telemetry = telemetry
+        self.operation = operation
+        self.span = span
+        self.metric_attributes = attributes
+        self.start_time = default_timer()
+        self.token: object = None
+        self.ended = False
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        self.finish_reasons: list[str] | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None
+        self.cache_write_tokens: int | None = None
+        self.reasoning_tokens: int | None = None
+        self.extra_attributes: Attributes | None = None
+        self.output_messages: list[dict[str, Any]] | None = None
+        self.content: Attributes | None = None
+        self.chunk_count = 0
+        self.first_chunk_time: float | None = None
+        self.last_chunk_time = 0.0
+        self.retry_count = 0
+        self.backoff_time = 0.0
+
+    # --- phase 3: the call returned or raised ----------------------------------------------------------------------
+    def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
+        """Leave the call's context; read ``result`` and end, or wrap it if it is a stream. Returns what to return."""
+        self._detach()
+        try:
+            if self.operation.is_stream(kwargs, result):
+                return stream_proxy(result, self)
+            self.operation.read_response(self, result)
+        except Exception as error:  # noqa: BLE001
+            self.telemetry.reporter.report(f"{self.operation.name} response", error)
+        self.end()
+        return result
+
+    def fail(self, error: BaseException) -> None:
+        """Leave the call's context and end the span with ``error`` (which the caller then re-raises)."""
+        self._detach()
+        self.end(error)
+
+    def on_chunk(self, chunk: object) -> None:
+        """Account for one stream chunk (called by the stream proxies for every chunk)."""
+        try:
+            if self.operation.read_chunk(self, chunk):
+                now = default_timer()
+                if self.first_chunk_time is None:
+                    self.first_chunk_time = now
+                self.last_chunk_time = now
+                self.chunk_count += 1
+        except Exception as error:  # noqa: BLE001
+            self.telemetry.reporter.report(f"{self.operation.name} stream chunk", error)
+
+    def end(self, error: BaseException | None = None, stream_end: str | None = None) -> None:
+        """Record metrics and end the span, exactly once."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            self._record(error, stream_end)
+        except Exception as internal:  # noqa: BLE001
+            self.telemetry.reporter.report(f"{self.operation.name} end", internal)
+            if self.span.is_recording():
+                self.span.end()
+
+    def add_retry(self, delay: float) -> None:
+        """Count one retry of this call and the time waited before it."""
+        self.retry_count += 1
+        self.backoff_time += delay
+
+    def add_content(self, attributes: Mapping[str, Any]) -> None:
+        """Keep captured content, serialised and truncated, to put on the span or its event at the end."""
+        if self.content is None:
+            self.content = {}
+        for key, value in attributes.items():
+            self.content[key] = self.truncate(value)
+
+    def add_attributes(self, attributes: Attributes) -> None:
+        """Keep provider-specific response attributes for the span."""
+        if self.extra_attributes is None:
+            self.extra_attributes = {}
+        self.extra_attributes.update(attributes)
+
+    def truncate(self, value: Any) -> str:
+        """Serialise captured content as JSON, cut to the configured length."""
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        limit = self.telemetry.settings.content_max_length
+        return text if len(text) <= limit else text[:limit]
+
+    # --- internals -------------------------------------------------------------------------------------------------
+    def _detach(self) -> None:
+        token, self.token = self.token, None
+        if token is not None:
+            try:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            except Exception as error:  # noqa: BLE001
+                self.telemetry.reporter.report(f"{self.operation.name} context", error)
+
+    def _record(self, error: BaseException | None, stream_end: str | None) -> None:
+        telemetry = self.telemetry
+        duration = max(default_timer() - self.start_time, 0.0)
+        attributes = self.metric_attributes
+        if self.response_model is not None or error is not None:
+            attributes = dict(attributes)
+            if self.response_model is not None:
+                attributes[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
+            if error is not None:
+                attributes[semconv.ERROR_TYPE] = _error_type(error)
+        telemetry.duration.record(duration, attributes)
+        self._record_tokens(attributes)
+        if self.first_chunk_time is not None:
+            telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.start_time, 0.0), attributes)
+            if self.chunk_count > 1:
+                gap = (self.last_chunk_time - self.first_chunk_time) / (self.chunk_count - 1)
+                telemetry.time_per_output_chunk.record(max(gap, 0.0), attributes)
+        span = self.span
+        if span.is_recording():
+            span.set_attributes(self._span_attributes(stream_end))
+            if error is not None:
+                span.set_attribute(semconv.ERROR_TYPE, attributes[semconv.ERROR_TYPE])
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            self._emit_content()
+        span.end()
+
+    def _record_tokens(self, attributes: Attributes) -> None:
+        telemetry = self.telemetry
+        if self.input_tokens is not None:
+            telemetry.token_usage.record(
+                self.input_tokens, {**attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}
+            )
+        if self.output_tokens is not None:
+            telemetry.token_usage.record(
+                self.output_tokens, {**attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT}
+            )
+        if self.cache_read_tokens is not None:
+            telemetry.cache_read_tokens.add(self.cache_read_tokens, attributes)
+        if self.cache_write_tokens is not None:
+            telemetry.cache_write_tokens.add(self.cache_write_tokens, attributes)
+
+    def _span_attributes(self, stream_end: str | None) -> Attributes:
+        attributes: Attributes = {}
+        optional: tuple[tuple[str, AttributeValue | None], ...] = (
+            (semconv.GEN_AI_RESPONSE_ID, self.response_id),
+            (semconv.GEN_AI_RESPONSE_MODEL, self.response_model),
+            (semconv.GEN_AI_RESPONSE_FINISH_REASONS, self.finish_reasons),
+            (semconv.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens),
+            (semconv.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens),
+            (semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, self.cache_read_tokens),
+            (semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, self.cache_write_tokens),
+            (semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, self.reasoning_tokens),
+            (semconv.AGENTPERF_STREAM_END, stream_end),
+        )
+        for key, value in optional:
+            if value is not None:
+                attributes[key] = value
+        if self.extra_attributes:
+            attributes.update(self.extra_attributes)
+        if stream_end is not None:
+            attributes[semconv.AGENTPERF_STREAM_CHUNKS] = self.chunk_count
+            if self.first_chunk_time is not None:
+                attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_time - self.start_time
+        if self.retry_count:
+            attributes[semconv.AGENTPERF_RETRY_COUNT] = self.retry_count
+            attributes[semconv.AGENTPERF_RETRY_BACKOFF_TIME] = self.backoff_time
+        return attributes
+
+    def _emit_content(self) -> None:
+        settings = self.telemetry.settings
+        if not settings.capture_content:
+            return
+        content = dict(self.content or {})
+        if self.output_messages is not None:
+            content[semconv.GEN_AI_OUTPUT_MESSAGES] = self.truncate(self.output_messages)
+        if not content:
+            return
+        if settings.capture_on_span:
+            self.span.set_attributes(content)
+        if settings.capture_in_event:
+            self.span.add_event(semconv.CONTENT_EVENT_NAME, content)
+
+
+def _error_type(error: BaseException) -> str:
+    return type(error).__qualname__ or semconv.ERROR_TYPE_OTHER

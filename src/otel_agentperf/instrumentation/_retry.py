@@ -1,0 +1,175 @@
+"""Provider-agnostic retry telemetry, and the hook into the client SDKs' own retry loops.
+
+Every retry, whoever makes it, is counted in ``agentperf.retries`` and its wait recorded in
+``agentperf.retry.backoff.duration``, with ``agentperf.retry.source``, ``error.type`` and ``agentperf.retry.attempt``
+(plus the GenAI operation's provider, operation and model when it happens inside an instrumented LLM call). The current
+span gets an ``agentperf.retry`` event stamped when the wait began, and an LLM call's span sums its retries and its
+backoff time apart from the time spent in requests.
+
+The openai and anthropic SDKs share one client design: their request loop calls
+``_sleep_for_retry(*, retries_taken, max_retries, options, response)`` before each retry, from inside the ``except``
+block that caught the failure (``response`` is set for a retryable status, ``None`` for a timeout or connection error).
+:func:`sdk_sleep_wrappers` wraps that method; the wait it measures is the real one, ``retry-after`` headers included.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from time import time_ns
+from timeit import default_timer
+from typing import TYPE_CHECKING, Any, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry.metrics import Histogram, Meter
+from opentelemetry.trace import Span, get_current_span
+from opentelemetry.util.types import AttributeValue
+
+from otel_agentperf import semconv
+
+if TYPE_CHECKING:
+    from otel_agentperf._guard import ErrorReporter
+
+_LLM_KEYS = (semconv.GEN_AI_OPERATION_NAME, semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+
+RETRY_OWNER_KEY = otel_context.create_key("otel_agentperf.retry_owner")
+"""Context key of the operation that retries made in this context belong to (an LLM call)."""
+
+
+class RetryOwner(Protocol):
+    """An operation that accounts for the retries made inside it."""
+
+    span: Span
+    metric_attributes: Mapping[str, AttributeValue]
+
+    def add_retry(self, delay: float) -> None:
+        """Count one retry and the seconds waited before it."""
+
+
+def current_retry_owner() -> RetryOwner | None:
+    """The operation that retries in this context belong to, if any."""
+    return otel_context.get_value(RETRY_OWNER_KEY)  # type: ignore[return-value]
+
+
+def duration_histogram(meter: Meter, name: str, description: str) -> Histogram:
+    """A histogram in seconds with the GenAI duration bucket advice."""
+    return meter.create_histogram(
+        name,
+        unit=semconv.UNIT_SECONDS,
+        description=description,
+        explicit_bucket_boundaries_advisory=semconv.DURATION_BUCKETS,
+    )
+
+
+class RetryRecorder:
+    """The retry counter and backoff histogram, and how one retry is recorded."""
+
+    __slots__ = ("_count", "_backoff")
+
+    def __init__(self, meter: Meter) -> None:
+        self._count = meter.create_counter(
+            semconv.AGENTPERF_RETRIES, unit=semconv.UNIT_RETRIES, description="Retries, by source and error type."
+        )
+        self._backoff = duration_histogram(
+            meter, semconv.AGENTPERF_RETRY_BACKOFF_DURATION, "Time waited before each retry."
+        )
+
+    def record(
+        self,
+        source: str,
+        attempt: int,
+        error_type: str,
+        delay: float,
+        *,
+        span: Span,
+        started_ns: int,
+        status_code: int | None = None,
+        context_attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        """Record retry number ``attempt`` after a wait of ``delay`` seconds that began at ``started_ns``."""
+        attributes: dict[str, AttributeValue] = {
+            semconv.AGENTPERF_RETRY_SOURCE: source,
+            semconv.ERROR_TYPE: error_type,
+            semconv.AGENTPERF_RETRY_ATTEMPT: attempt,
+        }
+        if context_attributes:
+            for key in _LLM_KEYS:
+                value = context_attributes.get(key)
+                if value is not None:
+                    attributes[key] = value
+        self._count.add(1, attributes)
+        self._backoff.record(delay, attributes)
+        if span.is_recording():
+            event: dict[str, AttributeValue] = {
+                semconv.AGENTPERF_RETRY_ATTEMPT: attempt,
+                semconv.AGENTPERF_RETRY_DELAY: delay,
+                semconv.ERROR_TYPE: error_type,
+            }
+            if status_code is not None:
+                event[semconv.HTTP_RESPONSE_STATUS_CODE] = status_code
+            span.add_event(semconv.AGENTPERF_RETRY_EVENT, event, timestamp=started_ns)
+
+
+def sdk_sleep_wrappers(
+    recorder: RetryRecorder, source: str, reporter: ErrorReporter
+) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
+    """Wrappers (sync, async) for an SDK client's ``_sleep_for_retry`` that record each retry."""
+
+    def record(kwargs: Mapping[str, Any], failure: BaseException | None, started: float, started_ns: int) -> None:
+        try:
+            _record_sdk_retry(recorder, source, kwargs, failure, default_timer() - started, started_ns)
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            reporter.report(f"{source} retry", error)
+
+    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        failure, started_ns, started = sys.exc_info()[1], time_ns(), default_timer()
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            record(kwargs, failure, started, started_ns)
+
+    async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+        failure, started_ns, started = sys.exc_info()[1], time_ns(), default_timer()
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            record(kwargs, failure, started, started_ns)
+
+    return sync_wrapper, async_wrapper
+
+
+def _record_sdk_retry(
+    recorder: RetryRecorder,
+    source: str,
+    kwargs: Mapping[str, Any],
+    failure: BaseException | None,
+    delay: float,
+    started_ns: int,
+) -> None:
+    status_code = getattr(kwargs.get("response"), "status_code", None)
+    if not isinstance(status_code, int):
+        status_code = None
+    if status_code is not None:
+        error_type = str(status_code)
+    elif failure is not None:
+        error_type = type(failure).__qualname__
+    else:
+        error_type = semconv.ERROR_TYPE_OTHER
+    retries_taken = kwargs.get("retries_taken")
+    attempt = retries_taken + 1 if isinstance(retries_taken, int) else 0
+    owner = current_retry_owner()
+    if owner is not None:
+        owner.add_retry(delay)
+        span, context_attributes = owner.span, owner.metric_attributes
+    else:
+        span, context_attributes = get_current_span(otel_context.get_current()), None
+    recorder.record(
+        source,
+        attempt,
+        error_type,
+        delay,
+        span=span,
+        started_ns=started_ns,
+        status_code=status_code,
+        context_attributes=context_attributes,
+    )

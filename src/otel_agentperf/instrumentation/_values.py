@@ -1,0 +1,48 @@
+"""Defensive readers for provider payloads: a field of the wrong type or shape reads as ``None``, never raises."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+_MISSING = object()
+
+
+def field(obj: object, name: str) -> Any:
+    """``obj.name`` or ``obj[name]``; ``None`` when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    value = getattr(obj, name, _MISSING)
+    return None if value is _MISSING else value
+
+
+def as_int(value: object) -> int | None:
+    """``value`` if it is a non-negative int (not a bool), else ``None``."""
+    return value if type(value) is int and value >= 0 else None
+
+
+def as_number(value: object) -> float | int | None:
+    """``value`` if it is an int or float (not a bool), else ``None``."""
+    return value if type(value) in (int, float) else None  # type: ignore[return-value]
+
+
+def as_str(value: object) -> str | None:
+    """``value`` if it is a non-empty string, else ``None``."""
+    return value if type(value) is str and value else None
+
+
+def as_str_list(value: object) -> list[str] | None:
+    """A string or a list of strings as a list of strings, else ``None``."""
+    if type(value) is str:
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(type(item) is str for item in value):
+        return list(value)
+    return None
+
+
+def put(attributes: dict[str, AttributeValue], key: str, value: AttributeValue | None) -> None:
+    """Set ``key`` only when ``value`` is not ``None``."""
+    if value is not None:
+        attributes[key] = value

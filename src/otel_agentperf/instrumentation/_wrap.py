@@ -1,0 +1,67 @@
+"""The three-phase wrappers that every LLM method shares (sync and async).
+
+1. Pre-call telemetry (:meth:`LLMTelemetry.start`) is guarded: if it fails the call runs bare.
+2. The user's call runs outside any telemetry ``try``. Its exception is recorded and re-raised with a bare ``raise``,
+   so type, object and traceback are what they would be without us.
+3. Post-call telemetry (:meth:`LLMInvocation.finish`) is guarded: if it fails the result is returned as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from otel_agentperf.instrumentation._llm import LLMOperation, LLMTelemetry
+from otel_agentperf.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
+
+PrepareKwargs = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def llm_wrappers(
+    telemetry: LLMTelemetry, operation: LLMOperation, prepare: PrepareKwargs | None = None
+) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
+    """Wrappers (sync, async) in the wrapt signature for a method described by ``operation``.
+
+    ``prepare`` may return changed keyword arguments for the call (for an opt-in request option); it is guarded.
+    """
+
+    def prepared(kwargs: dict[str, Any]) -> dict[str, Any]:
+        if prepare is None:
+            return kwargs
+        try:
+            return prepare(kwargs)
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            telemetry.reporter.report(f"{operation.name} prepare", error)
+            return kwargs
+
+    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        kwargs = prepared(kwargs)
+        invocation = telemetry.start(operation, instance, kwargs)
+        if invocation is None:
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        return invocation.finish(kwargs, result, SyncStreamProxy)
+
+    async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not is_instrumentation_enabled():
+            return await wrapped(*args, **kwargs)
+        kwargs = prepared(kwargs)
+        invocation = telemetry.start(operation, instance, kwargs)
+        if invocation is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        return invocation.finish(kwargs, result, AsyncStreamProxy)
+
+    return sync_wrapper, async_wrapper

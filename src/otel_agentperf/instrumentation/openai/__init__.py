@@ -1,0 +1,114 @@
+"""OpenTelemetry instrumentation for the openai SDK (>= 3): spans, GenAI metrics, prompt-cache tokens and retries.
+
+Usage
+-----
+Zero-code: ``opentelemetry-instrument python app.py`` loads it through the entry point ``agentperf_openai``
+(disable it with ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=agentperf_openai``). By hand::
+
+    from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+Configuration (keyword argument, environment variable, default)
+---------------------------------------------------------------
+- ``capture_content``, ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, ``NO_CONTENT``: record prompts and
+  completions (``SPAN_ONLY``, ``EVENT_ONLY``, ``SPAN_AND_EVENT``; ``True`` means ``SPAN_ONLY``).
+- ``content_max_length``, ``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``, ``8192``: longer captured values are cut.
+- ``stream_include_usage``, ``OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE``, ``False``: ask streamed chat completions
+  for token usage (adds ``stream_options={"include_usage": True}`` unless the call sets ``include_usage`` itself; the
+  stream then ends with one chunk whose ``choices`` is empty). Without it such streams report no tokens: none are
+  estimated.
+- ``tracer_provider``, ``meter_provider``: default to the global ones.
+
+What is patched
+---------------
+``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources (so also
+their ``with_raw_response`` forms, whose responses pass through untouched), and the clients' ``_sleep_for_retry``,
+which the SDK calls before each of its own retries. The ``.stream()`` and ``.parse()`` helpers are not covered.
+The openai SDK emits no spans of its own, so each call shows up once.
+
+Telemetry
+---------
+A CLIENT span ``{gen_ai.operation.name} {gen_ai.request.model}`` per call, with ``agentperf.retry`` events; metrics
+``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage``, ``gen_ai.client.operation.time_to_first_chunk``,
+``gen_ai.client.operation.time_per_output_chunk`` (the mean gap of one stream, recorded once per stream),
+``gen_ai.client.inference.usage.cache_read.input_tokens`` / ``.cache_write.input_tokens``, ``agentperf.retries`` and
+``agentperf.retry.backoff.duration``. API keys and headers are never read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otel_agentperf import environment_variables as env
+from otel_agentperf._config import read_bool, read_capture_mode, read_int
+from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
+from otel_agentperf.instrumentation._llm import LLMSettings, LLMTelemetry
+from otel_agentperf.instrumentation._retry import sdk_sleep_wrappers
+from otel_agentperf.instrumentation._wrap import llm_wrappers
+from otel_agentperf.instrumentation.openai.package import _instruments
+
+__all__ = ["OpenAIInstrumentor"]
+
+_RESOURCES = "openai.resources"
+
+
+class OpenAIInstrumentor(AgentPerfInstrumentor):
+    """Instruments the openai SDK's chat completions, responses and embeddings, and its retries."""
+
+    _dependencies = _instruments
+
+    def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
+        import openai  # noqa: PLC0415 - imported only once the dependency check passed
+
+        from otel_agentperf.instrumentation.openai._operations import (  # noqa: PLC0415
+            ChatCompletions,
+            Embeddings,
+            Responses,
+        )
+
+        settings = resolve_settings(kwargs)
+        tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = LLMTelemetry(tracer, meter, settings, reporter)
+        streams = (openai.Stream, openai.AsyncStream)
+        prepare_chat = _add_include_usage if settings.stream_include_usage else None
+        targets = (
+            ("chat.completions", "Completions", "AsyncCompletions", ChatCompletions(streams), prepare_chat),
+            ("responses", "Responses", "AsyncResponses", Responses(streams), None),
+            ("embeddings", "Embeddings", "AsyncEmbeddings", Embeddings(streams), None),
+        )
+        for module, sync_class, async_class, operation, prepare in targets:
+            sync_wrapper, async_wrapper = llm_wrappers(telemetry, operation, prepare)
+            self._patch(f"{_RESOURCES}.{module}", f"{sync_class}.create", sync_wrapper)
+            self._patch(f"{_RESOURCES}.{module}", f"{async_class}.create", async_wrapper)
+        sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
+        self._patch("openai._base_client", "SyncAPIClient._sleep_for_retry", sync_sleep)
+        self._patch("openai._base_client", "AsyncAPIClient._sleep_for_retry", async_sleep)
+
+
+def resolve_settings(kwargs: dict[str, Any]) -> LLMSettings:
+    """Settings from keyword arguments, then environment variables, then defaults."""
+    return LLMSettings(
+        capture_mode=read_capture_mode(
+            env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, "capture_content", kwargs.get("capture_content")
+        ),
+        content_max_length=read_int(
+            env.OTEL_AGENTPERF_CONTENT_MAX_LENGTH, "content_max_length", kwargs.get("content_max_length"), 8192, 1
+        ),
+        stream_include_usage=read_bool(
+            env.OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE,
+            "stream_include_usage",
+            kwargs.get("stream_include_usage"),
+            False,
+        ),
+    )
+
+
+def _add_include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
+    if kwargs.get("stream") is not True:
+        return kwargs
+    options = kwargs.get("stream_options")
+    if options is None or isinstance(options, dict) and "include_usage" not in options:
+        return {**kwargs, "stream_options": {**(options or {}), "include_usage": True}}
+    return kwargs

@@ -1,0 +1,119 @@
+"""Prompt and completion content in the GenAI conventions' message shape; used only when content capture is on.
+
+Messages are ``{"role": ..., "parts": [{"type": "text", "content": ...}, ...]}``; tool calls are parts of type
+``tool_call``. What is not text is recorded by its type alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otel_agentperf import semconv
+from otel_agentperf.instrumentation._llm import LLMInvocation
+from otel_agentperf.instrumentation._values import as_str, field
+
+
+def _parts(content: object) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "content": content}]
+    parts: list[dict[str, Any]] = []
+    if isinstance(content, list):
+        for item in content:
+            kind = field(item, "type")
+            text = field(item, "text")
+            if isinstance(text, str):
+                parts.append({"type": "text", "content": text})
+            elif isinstance(kind, str):
+                parts.append({"type": kind})
+    return parts
+
+
+def _tool_call_parts(tool_calls: object) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for call in tool_calls if isinstance(tool_calls, list) else ():
+        function = field(call, "function")
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": as_str(field(call, "id")),
+                "name": as_str(field(function, "name")),
+                "arguments": field(function, "arguments"),
+            }
+        )
+    return parts
+
+
+def chat_input(messages: object) -> list[dict[str, Any]] | None:
+    """Chat ``messages`` as convention messages."""
+    if not isinstance(messages, list):
+        return None
+    converted = []
+    for message in messages:
+        parts = _parts(field(message, "content")) + _tool_call_parts(field(message, "tool_calls"))
+        converted.append({"role": as_str(field(message, "role")) or "user", "parts": parts})
+    return converted
+
+
+def chat_output(choices: list[Any]) -> list[dict[str, Any]]:
+    """Chat completion choices as convention output messages."""
+    output = []
+    for choice in choices:
+        message = field(choice, "message")
+        parts = _parts(field(message, "content")) + _tool_call_parts(field(message, "tool_calls"))
+        output.append({"role": "assistant", "parts": parts, "finish_reason": as_str(field(choice, "finish_reason"))})
+    return output
+
+
+def accumulate_chat_chunk(invocation: LLMInvocation, choices: list[Any]) -> None:
+    """Add the text deltas of one chunk to the invocation's output messages."""
+    if invocation.output_messages is None:
+        invocation.output_messages = []
+    messages = invocation.output_messages
+    for choice in choices:
+        index = field(choice, "index")
+        index = index if type(index) is int and 0 <= index < 128 else 0
+        while len(messages) <= index:
+            messages.append({"role": "assistant", "parts": [{"type": "text", "content": ""}], "finish_reason": None})
+        delta = as_str(field(field(choice, "delta"), "content"))
+        if delta is not None:
+            messages[index]["parts"][0]["content"] += delta
+        reason = as_str(field(choice, "finish_reason"))
+        if reason is not None:
+            messages[index]["finish_reason"] = reason
+
+
+def responses_input(input_value: object, instructions: object) -> dict[str, Any]:
+    """Responses ``input`` and ``instructions`` as convention attributes (serialised later)."""
+    attributes: dict[str, Any] = {}
+    if isinstance(instructions, str):
+        attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = [{"type": "text", "content": instructions}]
+    if isinstance(input_value, str):
+        attributes[semconv.GEN_AI_INPUT_MESSAGES] = [{"role": "user", "parts": _parts(input_value)}]
+    elif isinstance(input_value, list):
+        messages = [
+            {"role": as_str(field(item, "role")) or "user", "parts": _parts(field(item, "content"))}
+            for item in input_value
+        ]
+        attributes[semconv.GEN_AI_INPUT_MESSAGES] = messages
+    return attributes
+
+
+def responses_output(output: list[Any]) -> list[dict[str, Any]]:
+    """Responses ``output`` items as one convention output message."""
+    parts: list[dict[str, Any]] = []
+    for item in output:
+        kind = field(item, "type")
+        if kind == "message":
+            parts.extend(_parts(field(item, "content")))
+        elif kind == "function_call":
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": as_str(field(item, "call_id")),
+                    "name": as_str(field(item, "name")),
+                    "arguments": field(item, "arguments"),
+                }
+            )
+        elif isinstance(kind, str):
+            parts.append({"type": kind})
+    return [{"role": "assistant", "parts": parts}]

@@ -1,0 +1,244 @@
+"""How the OpenAI methods map onto GenAI telemetry: one :class:`LLMOperation` per API.
+
+Readers are defensive: a field that is missing, ``None`` or of an unexpected type is left out, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from otel_agentperf import semconv
+from otel_agentperf.instrumentation._llm import Attributes, LLMInvocation
+from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, put
+from otel_agentperf.instrumentation.openai import _content
+
+PROVIDER = "openai"
+
+_NUMERIC_PARAMETERS = (
+    ("temperature", semconv.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", semconv.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", semconv.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", semconv.GEN_AI_REQUEST_SEED),
+)
+_RESPONSE_FORMAT_TYPES = {"text": "text", "json_object": "json", "json_schema": "json"}
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+class _OpenAIOperation:
+    """What the three OpenAI APIs share: sampling attributes, stream detection, usage reading."""
+
+    name = "chat"
+    api_type: str | None = None
+
+    def __init__(self, stream_types: tuple[type, ...]) -> None:
+        self._stream_types = stream_types
+
+    def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
+        attributes: Attributes = {
+            semconv.GEN_AI_OPERATION_NAME: self.name,
+            semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
+        }
+        put(attributes, semconv.GEN_AI_REQUEST_MODEL, as_str(kwargs.get("model")))
+        url = field(field(instance, "_client"), "base_url")
+        host = as_str(field(url, "host"))
+        if host is not None:
+            attributes[semconv.SERVER_ADDRESS] = host
+            port = as_int(field(url, "port"))
+            if port is None:
+                port = 443 if field(url, "scheme") == "https" else 80
+            attributes[semconv.SERVER_PORT] = port
+        return attributes
+
+    def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        attributes: Attributes = {}
+        put(attributes, semconv.OPENAI_API_TYPE, self.api_type)
+        return attributes
+
+    def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def is_stream(self, kwargs: Mapping[str, Any], result: object) -> bool:
+        return isinstance(result, self._stream_types)
+
+    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+        invocation.response_id = as_str(field(response, "id"))
+        invocation.response_model = as_str(field(response, "model"))
+
+    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+        return False
+
+
+class ChatCompletions(_OpenAIOperation):
+    """``chat.completions.create``."""
+
+    api_type = "chat_completions"
+
+    def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        attributes = super().request_attributes(kwargs)
+        _common_parameters(attributes, kwargs)
+        put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_completion_tokens")))
+        put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_tokens")))
+        put(attributes, semconv.GEN_AI_REQUEST_STOP_SEQUENCES, as_str_list(kwargs.get("stop")))
+        choices = as_int(kwargs.get("n"))
+        if choices is not None and choices != 1:
+            attributes[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = choices
+        format_type = field(kwargs.get("response_format"), "type")
+        put(attributes, semconv.GEN_AI_OUTPUT_TYPE, _RESPONSE_FORMAT_TYPES.get(str(format_type)))
+        return attributes
+
+    def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        messages = _content.chat_input(kwargs.get("messages"))
+        return {} if messages is None else {semconv.GEN_AI_INPUT_MESSAGES: messages}
+
+    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+        super().read_response(invocation, response)
+        choices = field(response, "choices")
+        if isinstance(choices, list):
+            reasons = [reason for reason in (as_str(field(choice, "finish_reason")) for choice in choices) if reason]
+            invocation.finish_reasons = reasons or None
+            if invocation.telemetry.settings.capture_content:
+                invocation.output_messages = _content.chat_output(choices)
+        _read_chat_usage(invocation, field(response, "usage"))
+        _read_chat_extras(invocation, response)
+
+    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+        if invocation.response_id is None:
+            invocation.response_id = as_str(field(chunk, "id"))
+            invocation.response_model = as_str(field(chunk, "model"))
+        usage = field(chunk, "usage")
+        if usage is not None:
+            _read_chat_usage(invocation, usage)
+        choices = field(chunk, "choices")
+        if not choices:
+            return False
+        for choice in choices:
+            reason = field(choice, "finish_reason")
+            if reason is not None:
+                _add_finish_reason(invocation, reason)
+        if invocation.telemetry.settings.capture_content:
+            _content.accumulate_chat_chunk(invocation, choices)
+        return True
+
+
+class Responses(_OpenAIOperation):
+    """``responses.create``."""
+
+    api_type = "responses"
+
+    def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        attributes = super().request_attributes(kwargs)
+        _common_parameters(attributes, kwargs)
+        put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_output_tokens")))
+        return attributes
+
+    def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        return _content.responses_input(kwargs.get("input"), kwargs.get("instructions"))
+
+    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+        super().read_response(invocation, response)
+        output = field(response, "output")
+        invocation.finish_reasons = _responses_finish_reasons(response, output)
+        usage = field(response, "usage")
+        invocation.input_tokens = as_int(field(usage, "input_tokens"))
+        invocation.output_tokens = as_int(field(usage, "output_tokens"))
+        input_details = field(usage, "input_tokens_details")
+        invocation.cache_read_tokens = as_int(field(input_details, "cached_tokens"))
+        invocation.cache_write_tokens = as_int(field(input_details, "cache_write_tokens"))
+        invocation.reasoning_tokens = as_int(field(field(usage, "output_tokens_details"), "reasoning_tokens"))
+        put_tier = as_str(field(response, "service_tier"))
+        if put_tier is not None:
+            invocation.add_attributes({semconv.OPENAI_RESPONSE_SERVICE_TIER: put_tier})
+        if invocation.telemetry.settings.capture_content and isinstance(output, list):
+            invocation.output_messages = _content.responses_output(output)
+
+    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+        event_type = field(chunk, "type")
+        if type(event_type) is not str:
+            return False
+        if event_type.endswith(".delta"):
+            return True
+        response = field(chunk, "response")
+        if response is not None:
+            if event_type in ("response.completed", "response.incomplete", "response.failed"):
+                self.read_response(invocation, response)
+            elif invocation.response_id is None:
+                invocation.response_id = as_str(field(response, "id"))
+                invocation.response_model = as_str(field(response, "model"))
+        return False
+
+
+class Embeddings(_OpenAIOperation):
+    """``embeddings.create``."""
+
+    name = "embeddings"
+
+    def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        attributes: Attributes = {}
+        encoding = as_str(kwargs.get("encoding_format"))
+        if encoding is not None:
+            attributes[semconv.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
+        put(attributes, semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, as_int(kwargs.get("dimensions")))
+        return attributes
+
+    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+        invocation.response_model = as_str(field(response, "model"))
+        invocation.input_tokens = as_int(field(field(response, "usage"), "prompt_tokens"))
+        data = field(response, "data")
+        if isinstance(data, list) and data:
+            vector = field(data[0], "embedding")
+            if isinstance(vector, list):
+                invocation.add_attributes({semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)})
+
+
+def _common_parameters(attributes: dict[str, AttributeValue], kwargs: Mapping[str, Any]) -> None:
+    for name, key in _NUMERIC_PARAMETERS:
+        put(attributes, key, as_number(kwargs.get(name)))
+    put(attributes, semconv.OPENAI_REQUEST_SERVICE_TIER, as_str(kwargs.get("service_tier")))
+    if kwargs.get("stream") is True:
+        attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+
+
+def _read_chat_usage(invocation: LLMInvocation, usage: object) -> None:
+    if usage is None:
+        return
+    invocation.input_tokens = as_int(field(usage, "prompt_tokens"))
+    invocation.output_tokens = as_int(field(usage, "completion_tokens"))
+    prompt_details = field(usage, "prompt_tokens_details")
+    invocation.cache_read_tokens = as_int(field(prompt_details, "cached_tokens"))
+    invocation.cache_write_tokens = as_int(field(prompt_details, "cache_write_tokens"))
+    invocation.reasoning_tokens = as_int(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
+
+
+def _read_chat_extras(invocation: LLMInvocation, response: object) -> None:
+    extras: Attributes = {}
+    put(extras, semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, as_str(field(response, "system_fingerprint")))
+    put(extras, semconv.OPENAI_RESPONSE_SERVICE_TIER, as_str(field(response, "service_tier")))
+    if extras:
+        invocation.add_attributes(extras)
+
+
+def _add_finish_reason(invocation: LLMInvocation, reason: object) -> None:
+    if type(reason) is not str:
+        return
+    if invocation.finish_reasons is None:
+        invocation.finish_reasons = [reason]
+    else:
+        invocation.finish_reasons.append(reason)
+
+
+def _responses_finish_reasons(response: object, output: object) -> list[str] | None:
+    status = field(response, "status")
+    if status == "incomplete":
+        reason = field(field(response, "incomplete_details"), "reason")
+        return [_INCOMPLETE_REASONS.get(reason, "length") if type(reason) is str else "length"]
+    if status == "failed":
+        return ["error"]
+    if status != "completed":
+        return None
+    if isinstance(output, list) and any(field(item, "type") == "function_call" for item in output):
+        return ["tool_call"]
+    return ["stop"]

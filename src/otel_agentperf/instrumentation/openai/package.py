@@ -1,0 +1,3 @@
+"""The library and versions the OpenAI instrumentor supports."""
+
+_instruments = ("openai >= 3.0",)

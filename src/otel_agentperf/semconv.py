@@ -1,0 +1,113 @@
+"""Every attribute name, metric name, unit and bucket boundary this package emits, in one place.
+
+Names that the OpenTelemetry semantic conventions define come from ``opentelemetry.semconv``. Names the released
+conventions do not have yet are spelled here: the token-usage counters follow the GenAI conventions' draft
+(``gen_ai.client.inference.usage.*``), and what no convention covers lives under ``agentperf.*``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv._incubating.attributes import openai_attributes as _openai
+from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
+from opentelemetry.semconv.attributes import error_attributes as _error
+from opentelemetry.semconv.attributes import server_attributes as _server
+from opentelemetry.semconv.schemas import Schemas
+
+SCHEMA_URL: Final = Schemas.V1_37_0.value
+
+# --- GenAI span and metric attributes (semantic conventions) -------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = _gen_ai.GEN_AI_OPERATION_NAME
+GEN_AI_PROVIDER_NAME: Final = _gen_ai.GEN_AI_PROVIDER_NAME
+GEN_AI_REQUEST_MODEL: Final = _gen_ai.GEN_AI_REQUEST_MODEL
+GEN_AI_REQUEST_MAX_TOKENS: Final = _gen_ai.GEN_AI_REQUEST_MAX_TOKENS
+GEN_AI_REQUEST_TEMPERATURE: Final = _gen_ai.GEN_AI_REQUEST_TEMPERATURE
+GEN_AI_REQUEST_TOP_P: Final = _gen_ai.GEN_AI_REQUEST_TOP_P
+GEN_AI_REQUEST_TOP_K: Final = _gen_ai.GEN_AI_REQUEST_TOP_K
+GEN_AI_REQUEST_SEED: Final = _gen_ai.GEN_AI_REQUEST_SEED
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = _gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = _gen_ai.GEN_AI_REQUEST_FREQUENCY_PENALTY
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = _gen_ai.GEN_AI_REQUEST_PRESENCE_PENALTY
+GEN_AI_REQUEST_CHOICE_COUNT: Final = _gen_ai.GEN_AI_REQUEST_CHOICE_COUNT
+GEN_AI_REQUEST_STREAM: Final = _gen_ai.GEN_AI_REQUEST_STREAM
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = _gen_ai.GEN_AI_REQUEST_ENCODING_FORMATS
+GEN_AI_OUTPUT_TYPE: Final = _gen_ai.GEN_AI_OUTPUT_TYPE
+GEN_AI_RESPONSE_ID: Final = _gen_ai.GEN_AI_RESPONSE_ID
+GEN_AI_RESPONSE_MODEL: Final = _gen_ai.GEN_AI_RESPONSE_MODEL
+GEN_AI_RESPONSE_FINISH_REASONS: Final = _gen_ai.GEN_AI_RESPONSE_FINISH_REASONS
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = _gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+GEN_AI_USAGE_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_INPUT_TOKENS
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+"""Draft name of the released ``gen_ai.usage.cache_creation.input_tokens``; the one newer SDKs emit."""
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = _gen_ai.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
+GEN_AI_TOKEN_TYPE: Final = _gen_ai.GEN_AI_TOKEN_TYPE
+GEN_AI_INPUT_MESSAGES: Final = _gen_ai.GEN_AI_INPUT_MESSAGES
+GEN_AI_OUTPUT_MESSAGES: Final = _gen_ai.GEN_AI_OUTPUT_MESSAGES
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = _gen_ai.GEN_AI_SYSTEM_INSTRUCTIONS
+OPENAI_API_TYPE: Final = _openai.OPENAI_API_TYPE
+OPENAI_REQUEST_SERVICE_TIER: Final = _openai.OPENAI_REQUEST_SERVICE_TIER
+OPENAI_RESPONSE_SERVICE_TIER: Final = _openai.OPENAI_RESPONSE_SERVICE_TIER
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = _openai.OPENAI_RESPONSE_SYSTEM_FINGERPRINT
+SERVER_ADDRESS: Final = _server.SERVER_ADDRESS
+SERVER_PORT: Final = _server.SERVER_PORT
+ERROR_TYPE: Final = _error.ERROR_TYPE
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
+ERROR_TYPE_OTHER: Final = "_OTHER"
+CONTENT_EVENT_NAME: Final = "gen_ai.client.inference.operation.details"
+"""Span event that carries captured content in the ``EVENT_ONLY`` and ``SPAN_AND_EVENT`` modes."""
+
+# --- agentperf attributes (no convention covers these) -------------------------------------------------------------
+AGENTPERF_RETRY_COUNT: Final = "agentperf.retry.count"
+"""Span attribute: how many times the client retried this operation (absent when it never did)."""
+AGENTPERF_RETRY_BACKOFF_TIME: Final = "agentperf.retry.backoff_time"
+"""Span attribute: seconds this operation spent waiting between retries, apart from time spent in requests."""
+AGENTPERF_RETRY_ATTEMPT: Final = "agentperf.retry.attempt"
+"""Retry event and metric attribute: the number of the retry, 1 for the first one."""
+AGENTPERF_RETRY_DELAY: Final = "agentperf.retry.delay"
+"""Retry event attribute: seconds waited before this retry."""
+AGENTPERF_RETRY_SOURCE: Final = "agentperf.retry.source"
+"""Retry metric attribute: what retried (``openai`` for the openai SDK's own retry loop, ``tenacity``, ...)."""
+AGENTPERF_RETRY_EVENT: Final = "agentperf.retry"
+"""Span event recorded for each retry."""
+AGENTPERF_STREAM_CHUNKS: Final = "agentperf.stream.chunk_count"
+"""Span attribute on streams: how many output chunks the caller received."""
+AGENTPERF_STREAM_END: Final = "agentperf.stream.end"
+"""Span attribute on streams: how the stream ended: ``completed``, ``closed`` (by the caller before its end),
+``abandoned`` (garbage-collected before its end) or ``error``."""
+
+# --- metrics -------------------------------------------------------------------------------------------------------
+GEN_AI_CLIENT_TOKEN_USAGE: Final = _gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE
+GEN_AI_CLIENT_OPERATION_DURATION: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
+GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK
+GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
+GEN_AI_CLIENT_CACHE_READ_TOKENS: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
+"""Counter of prompt tokens served from the provider's prompt cache (GenAI conventions' draft name)."""
+GEN_AI_CLIENT_CACHE_WRITE_TOKENS: Final = "gen_ai.client.inference.usage.cache_write.input_tokens"
+"""Counter of prompt tokens written to the provider's prompt cache (GenAI conventions' draft name)."""
+AGENTPERF_RETRIES: Final = "agentperf.retries"
+"""Counter of retries, by source, error type and attempt number."""
+AGENTPERF_RETRY_BACKOFF_DURATION: Final = "agentperf.retry.backoff.duration"
+"""Histogram of the seconds waited before each retry."""
+
+UNIT_SECONDS: Final = "s"
+UNIT_TOKENS: Final = "{token}"
+UNIT_RETRIES: Final = "{retry}"
+
+TOKEN_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+CHUNK_BUCKETS: Final = (
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24,
+)  # fmt: skip
+"""Finer than DURATION_BUCKETS at the low end, where gaps between stream chunks lie."""
