@@ -1,0 +1,66 @@
+"""Shared fixtures: in-memory providers passed explicitly (globals are never touched) and the fake LLM service."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "demo"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict mode on (internal errors raise), and no content-capture setting leaks in from the shell."""
+    monkeypatch.setenv("OTEL_AGENTPERF_STRICT", "true")
+    for name in ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def span_exporter() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def metric_reader() -> InMemoryMetricReader:
+    return InMemoryMetricReader()
+
+
+@pytest.fixture
+def tracer_provider(span_exporter: InMemorySpanExporter) -> TracerProvider:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+    return provider
+
+
+@pytest.fixture
+def meter_provider(metric_reader: InMemoryMetricReader) -> Iterator[MeterProvider]:
+    provider = MeterProvider(metric_readers=[metric_reader])
+    yield provider
+    provider.shutdown()
+
+
+@pytest.fixture
+def instrument(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Iterator[Callable[..., Any]]:
+    """Instrument with the test providers (``instrument(cls, **kwargs)``); everything is uninstrumented afterwards."""
+    instrumented: list[Any] = []
+
+    def _instrument(cls: type, **kwargs: Any) -> Any:
+        instrumentor = cls()
+        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, **kwargs)
+        instrumented.append(instrumentor)
+        return instrumentor
+
+    yield _instrument
+    for instrumentor in instrumented:
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()

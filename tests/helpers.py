@@ -1,0 +1,50 @@
+"""Readers for what the in-memory exporter and reader hold, and the fake LLM service as an httpx2 transport."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+from llm_server import respond
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+
+def metrics_by_name(reader: InMemoryMetricReader) -> dict[str, Metric]:
+    data = reader.get_metrics_data()
+    found: dict[str, Metric] = {}
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                found[metric.name] = metric
+    return found
+
+
+def points(reader: InMemoryMetricReader, name: str) -> list[Any]:
+    metric = metrics_by_name(reader).get(name)
+    return list(metric.data.data_points) if metric else []
+
+
+def one_span(exporter: InMemorySpanExporter) -> ReadableSpan:
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 1, [span.name for span in spans]
+    return spans[0]
+
+
+def fake_handler(
+    on_request: Callable[[httpx2.Request], httpx2.Response | None] | None = None,
+) -> Callable[[httpx2.Request], httpx2.Response]:
+    """A MockTransport handler serving the fake LLM service; ``on_request`` may answer first."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if on_request is not None:
+            early = on_request(request)
+            if early is not None:
+                return early
+        status, headers, body = respond(request.method, request.url.path, dict(request.headers), request.content)
+        content = body if isinstance(body, bytes) else b"".join(body)
+        return httpx2.Response(status, headers=headers, content=content)
+
+    return handler
