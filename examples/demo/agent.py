@@ -1,0 +1,168 @@
+"""A small "research agent" that talks to an OpenAI-compatible service through the real openai SDK.
+
+The program knows nothing about OpenTelemetry exporters: run it under ``opentelemetry-instrument`` and
+otel_agentperf's instrumentor (entry point ``agentperf_openai``) turns every LLM call into a span and metrics::
+
+    OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=... opentelemetry-instrument python agent.py
+
+The only OpenTelemetry code here is the ``invoke_agent`` span around the whole run, so that the LLM calls show up as
+one agent invocation. ``run_demo.py`` starts a fake LLM service and runs this file for you.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from openai import AsyncOpenAI, OpenAI
+from openai.types.chat import (
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionMessageFunctionToolCallParam,
+    ChatCompletionMessageParam,
+)
+from opentelemetry import trace
+
+AGENT_NAME = "research-agent"
+CHAT_MODEL = "gpt-4o-mini"
+EMBEDDING_MODEL = "text-embedding-3-small"
+QUESTION = "What changed in the latest release of the OpenTelemetry GenAI semantic conventions?"
+
+# A long, stable system prompt: the part of every request that a provider's prompt cache can serve.
+SYSTEM_PROMPT = (
+    "You are a meticulous research assistant. Break the user's question into steps, call the tools you are given "
+    "when you need facts, and cite what the tools returned. Prefer primary sources such as specifications, release "
+    "notes and changelogs over blog posts. When sources disagree, say so and explain which one you trust and why. "
+    "Keep answers short: a one-sentence summary first, then at most five bullet points, each with its source. "
+    "Never invent version numbers, dates or names; if a tool did not return them, say that you do not know. "
+    "If the question is ambiguous, state the interpretation you chose before answering. Use plain language, avoid "
+    "jargon unless the user used it first, and define every acronym the first time it appears in the answer."
+)
+
+SEARCH_TOOL: ChatCompletionFunctionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "search_docs",
+        "description": "Search the documentation index and return the most relevant passages.",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "What to search for."}},
+            "required": ["query"],
+        },
+    },
+}
+
+tracer = trace.get_tracer("examples.demo.agent")
+
+
+def search_docs(query: str) -> str:
+    """The agent's tool: a plain Python function (a real agent would query an index or the web)."""
+    passages = [
+        f"[spec] GenAI conventions: spans are named '{{operation}} {{model}}'; results for {query!r}.",
+        "[changelog] Added gen_ai.provider.name and prompt-cache token attributes.",
+    ]
+    return "\n".join(passages)
+
+
+def plan(client: OpenAI, messages: list[ChatCompletionMessageParam]) -> list[ChatCompletionMessageFunctionToolCall]:
+    """Step 1: ask the model what to do; it answers with tool calls."""
+    response = client.chat.completions.create(model=CHAT_MODEL, messages=messages, tools=[SEARCH_TOOL], temperature=0.2)
+    calls = [call for call in response.choices[0].message.tool_calls or [] if call.type == "function"]
+    requested: list[ChatCompletionMessageFunctionToolCallParam] = [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.function.name, "arguments": call.function.arguments},
+        }
+        for call in calls
+    ]
+    messages.append({"role": "assistant", "tool_calls": requested})
+    return calls
+
+
+def run_tools(calls: list[ChatCompletionMessageFunctionToolCall], messages: list[ChatCompletionMessageParam]) -> None:
+    """Step 2: run each requested tool locally and hand the results back as tool messages."""
+    for call in calls:
+        arguments = json.loads(call.function.arguments)
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": search_docs(**arguments)})
+
+
+def reason(client: OpenAI, messages: list[ChatCompletionMessageParam]) -> str:
+    """Step 3: let the model read the tool results. The service rate-limits this call once; the SDK retries."""
+    response = client.chat.completions.create(
+        model=CHAT_MODEL, messages=messages, extra_headers={"x-fake-fault": "retry-once:429"}
+    )
+    return response.choices[0].message.content or ""
+
+
+def answer(client: OpenAI, messages: list[ChatCompletionMessageParam]) -> str:
+    """Step 4: stream the final answer to the user, asking for token usage at the end of the stream."""
+    stream = client.chat.completions.create(
+        model=CHAT_MODEL,
+        messages=[*messages, {"role": "user", "content": "Now write the final answer."}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    parts: list[str] = []
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            parts.append(chunk.choices[0].delta.content)
+    return "".join(parts)
+
+
+def remember(client: OpenAI, texts: list[str]) -> int:
+    """Step 5: embed the exchange for the agent's long-term memory; returns the vector size."""
+    response = client.embeddings.create(model=EMBEDDING_MODEL, input=texts)
+    return len(response.data[0].embedding)
+
+
+def summarise(client: OpenAI, text: str) -> str:
+    """Step 6: a one-line title for the conversation, through the Responses API."""
+    response = client.responses.create(model=CHAT_MODEL, input=f"Give a short title for: {text}")
+    return response.output_text
+
+
+async def critique(text: str) -> str:
+    """Step 7: an async self-check, as agents do when they run several checks concurrently."""
+    async with AsyncOpenAI() as client:
+        response = await client.chat.completions.create(
+            model=CHAT_MODEL,
+            messages=[{"role": "user", "content": f"Is this answer well sourced? {text}"}],
+            max_tokens=64,
+        )
+    return response.choices[0].message.content or ""
+
+
+def run_agent(question: str) -> str:
+    """One agent invocation: every LLM call below becomes a child span of ``invoke_agent research-agent``."""
+    attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": AGENT_NAME}
+    with tracer.start_as_current_span(f"invoke_agent {AGENT_NAME}", attributes=attributes), OpenAI() as client:
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": question},
+        ]
+        calls = plan(client, messages)
+        print(f"  plan       -> {len(calls)} tool call(s): {', '.join(call.function.name for call in calls)}")
+        run_tools(calls, messages)
+        print(f"  tools      -> {len(calls)} result(s)")
+        notes = reason(client, messages)
+        print(f"  reason     -> {len(notes.split())} words (after one rate-limit retry)")
+        final = answer(client, messages)
+        print(f"  answer     -> {len(final.split())} words, streamed")
+        dimensions = remember(client, [question, final])
+        print(f"  remember   -> 2 embeddings of {dimensions} dimensions")
+        title = summarise(client, final)
+        print(f"  summarise  -> {title[:60]!r}")
+        verdict = asyncio.run(critique(final))
+        print(f"  critique   -> {len(verdict.split())} words (async client)")
+        return final
+
+
+def main() -> None:
+    print(f"{AGENT_NAME}: {QUESTION}")
+    final = run_agent(QUESTION)
+    print(f"{AGENT_NAME}: done ({len(final)} characters)")
+
+
+if __name__ == "__main__":
+    main()
