@@ -8,11 +8,12 @@ import pytest
 import wrapt
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from tests.anthropic_tests.cases import ANTHROPIC_CASE
 from tests.contract import InstrumentorCase
 from tests.helpers import metrics_by_name
 from tests.openai_tests.cases import OPENAI_CASE
 
-CASES = [OPENAI_CASE]
+CASES = [OPENAI_CASE, ANTHROPIC_CASE]
 
 
 @pytest.fixture(params=CASES, ids=[case.id for case in CASES])
@@ -88,9 +89,12 @@ def test_strict_mode_raises_internal_errors(case, instrument, monkeypatch):
 
 
 def test_callers_exception_is_the_same_object(case, instrument, span_exporter):
-    """An exception raised inside the library reaches the caller as the very same object."""
+    """An exception raised inside the library reaches the caller as the very same object.
 
-    class Unexpected(Exception):
+    It derives from BaseException so that no SDK wraps it on the way (like KeyboardInterrupt would travel).
+    """
+
+    class Unexpected(BaseException):
         pass
 
     instrument(case.instrumentor)

@@ -1,7 +1,8 @@
-"""A small OpenAI-compatible LLM service for offline demos, tests and benchmarks (standard library only).
+"""A small fake LLM service for offline demos, tests and benchmarks (standard library only).
 
-It answers ``POST /v1/chat/completions``, ``/v1/responses`` and ``/v1/embeddings`` deterministically, streamed (SSE)
-or not, with token usage that includes prompt-cache reads. The header ``x-fake-fault`` injects failures:
+It answers OpenAI's ``POST /v1/chat/completions``, ``/v1/responses`` and ``/v1/embeddings`` and Anthropic's
+``POST /v1/messages`` deterministically, streamed (SSE) or not, with token usage that includes prompt-cache reads.
+The header ``x-fake-fault`` injects failures:
 
 - ``retry-once:<status>``: the first attempt (``x-stainless-retry-count: 0``) gets ``<status>`` with
   ``retry-after-ms: 20``, the retry succeeds;
@@ -48,6 +49,8 @@ def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: 
         return _responses(request, chunk_delay)
     if route.endswith("/embeddings"):
         return _embeddings(request)
+    if route.endswith("/messages"):
+        return _messages(request, chunk_delay)
     return _error(404, f"no route {route}")
 
 
@@ -195,6 +198,60 @@ def _embeddings(request: dict[str, Any]) -> Reply:
     usage = {"prompt_tokens": tokens, "total_tokens": tokens}
     model = str(request.get("model", "embed-fake"))
     return _json({"object": "list", "data": data, "model": model, "usage": usage})
+
+
+def _messages(request: dict[str, Any], chunk_delay: float) -> Reply:
+    """Anthropic Messages: input tokens exclude the cache reads and writes, which are reported apart."""
+    model = str(request.get("model", "claude-fake"))
+    messages = request.get("messages") or []
+    tools = request.get("tools") or []
+    wants_tool = bool(tools) and not any(_has_tool_result(m) for m in messages)
+    prompt, cache_read = _usage(_prompt_tokens(request))
+    cache_write = min(CACHED_BLOCK, prompt - cache_read) if prompt >= CACHED_BLOCK else 0
+    usage = {
+        "input_tokens": prompt - cache_read - cache_write,
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+    }
+    if wants_tool:
+        name = tools[0].get("name", "tool")
+        words: list[str] = []
+        content: list[dict[str, Any]] = [{"type": "tool_use", "id": "toolu_1", "name": name, "input": {"q": "latest"}}]
+        stop_reason = "tool_use"
+    else:
+        words = _words(_answer(messages))
+        content, stop_reason = [{"type": "text", "text": " ".join(words)}], "end_turn"
+    output_tokens = len(words) + 2
+    message = {
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": content,
+        "stop_reason": stop_reason, "stop_sequence": None, "usage": {**usage, "output_tokens": output_tokens},
+    }  # fmt: skip
+    if not request.get("stream"):
+        return _json(message)
+    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+    events: list[tuple[str | None, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": start})]
+    for index, block in enumerate(content):
+        empty = {"type": "text", "text": ""} if block["type"] == "text" else {**block, "input": {}}
+        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": empty}))
+        if block["type"] == "text":
+            for position, word in enumerate(words):
+                delta = {"type": "text_delta", "text": word if position == 0 else " " + word}
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+        else:
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+            events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    final = {"stop_reason": stop_reason, "stop_sequence": None}
+    events.append(
+        ("message_delta", {"type": "message_delta", "delta": final, "usage": {"output_tokens": output_tokens}})
+    )
+    events.append(("message_stop", {"type": "message_stop"}))
+    return _sse(events, chunk_delay, done=False)
+
+
+def _has_tool_result(message: dict[str, Any]) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -13,9 +13,10 @@ Metrics never depend on sampling; span attributes beyond the sampling ones are b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from timeit import default_timer
 from typing import Any, Protocol
 
@@ -28,8 +29,11 @@ from otel_agentperf import semconv
 from otel_agentperf._config import EVENT_ONLY, NO_CONTENT, SPAN_AND_EVENT, SPAN_ONLY
 from otel_agentperf._guard import ErrorReporter
 from otel_agentperf.instrumentation._retry import RETRY_OWNER_KEY, RetryRecorder, duration_histogram
+from otel_agentperf.instrumentation._values import as_int, as_str, field, put
 
 Attributes = dict[str, AttributeValue]
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,7 @@ class LLMSettings:
     capture_mode: str = NO_CONTENT
     content_max_length: int = 8192
     stream_include_usage: bool = False
-    capture_content: bool = field(init=False)
+    capture_content: bool = dataclasses.field(init=False)
     """Whether any content is captured (derived from ``capture_mode``)."""
 
     def __post_init__(self) -> None:
@@ -206,7 +210,7 @@ class LLMInvocation:
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
         """Leave the call's context; read ``result`` and end, or wrap it if it is a stream. Returns what to return."""
-        self._detach()
+        self.detach()
         try:
             if self.operation.is_stream(kwargs, result):
                 return stream_proxy(result, self)
@@ -218,7 +222,7 @@ class LLMInvocation:
 
     def fail(self, error: BaseException) -> None:
         """Leave the call's context and end the span with ``error`` (which the caller then re-raises)."""
-        self._detach()
+        self.detach()
         self.end(error)
 
     def on_chunk(self, chunk: object) -> None:
@@ -269,8 +273,8 @@ class LLMInvocation:
         limit = self.telemetry.settings.content_max_length
         return text if len(text) <= limit else text[:limit]
 
-    # --- internals -------------------------------------------------------------------------------------------------
-    def _detach(self) -> None:
+    def detach(self) -> None:
+        """Leave the call's context (once; later calls do nothing)."""
         token, self.token = self.token, None
         if token is not None:
             try:
@@ -278,6 +282,7 @@ class LLMInvocation:
             except Exception as error:  # noqa: BLE001
                 self.telemetry.reporter.report(f"{self.operation.name} context", error)
 
+    # --- internals -------------------------------------------------------------------------------------------------
     def _record(self, error: BaseException | None, stream_end: str | None) -> None:
         telemetry = self.telemetry
         duration = max(default_timer() - self.start_time, 0.0)
@@ -360,6 +365,19 @@ class LLMInvocation:
             self.span.set_attributes(content)
         if settings.capture_in_event:
             self.span.add_event(semconv.CONTENT_EVENT_NAME, content)
+
+
+def client_attributes(operation: str, provider: str, model: object, client: object) -> Attributes:
+    """The sampling attributes of a call made by an SDK client whose ``base_url`` is an httpx-style URL."""
+    attributes: Attributes = {semconv.GEN_AI_OPERATION_NAME: operation, semconv.GEN_AI_PROVIDER_NAME: provider}
+    put(attributes, semconv.GEN_AI_REQUEST_MODEL, as_str(model))
+    url = field(client, "base_url")
+    host = as_str(field(url, "host"))
+    if host is not None:
+        attributes[semconv.SERVER_ADDRESS] = host
+        port = as_int(field(url, "port"))
+        attributes[semconv.SERVER_PORT] = port if port is not None else _DEFAULT_PORTS.get(field(url, "scheme"), 443)
+    return attributes
 
 
 def _error_type(error: BaseException) -> str:

@@ -9,6 +9,7 @@ The span is not current while the caller iterates: spans the caller starts betwe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -114,3 +115,63 @@ class AsyncStreamProxy(_StreamProxy):
             await self.__wrapped__.close()
         finally:
             self._self_end(_CLOSED)
+
+
+class _StreamManagerProxy(_ObjectProxy):
+    """Wraps an SDK stream manager (``with client.messages.stream(...) as stream``).
+
+    The manager's ``__enter__`` sends the request and returns a helper stream that reads the raw SSE stream held in
+    its ``_raw_stream`` attribute. The call's span starts when the manager is entered; the raw stream is then wrapped,
+    so every way the helper reads (iteration, ``text_stream``, ``get_final_message()``) and ends (``close()``,
+    leaving the ``with``) goes through the proxy.
+    """
+
+    def __init__(self, manager: Any, start: Callable[[], LLMInvocation | None]) -> None:
+        super().__init__(manager)
+        self._self_start = start
+
+    def _self_wrap_raw(self, helper: Any, invocation: LLMInvocation, proxy: type[_StreamProxy]) -> None:
+        invocation.detach()
+        try:
+            helper._raw_stream = proxy(helper._raw_stream, invocation)
+        except Exception as error:  # noqa: BLE001 - an SDK without _raw_stream gets a span without stream details
+            invocation.telemetry.reporter.report("stream helper", error)
+            invocation.end()
+
+
+class SyncStreamManagerProxy(_StreamManagerProxy):
+    """Wraps a synchronous stream manager."""
+
+    def __enter__(self) -> Any:
+        invocation = self._self_start()
+        if invocation is None:
+            return self.__wrapped__.__enter__()
+        try:
+            helper = self.__wrapped__.__enter__()
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        self._self_wrap_raw(helper, invocation, SyncStreamProxy)
+        return helper
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc_info)
+
+
+class AsyncStreamManagerProxy(_StreamManagerProxy):
+    """Wraps an asynchronous stream manager."""
+
+    async def __aenter__(self) -> Any:
+        invocation = self._self_start()
+        if invocation is None:
+            return await self.__wrapped__.__aenter__()
+        try:
+            helper = await self.__wrapped__.__aenter__()
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        self._self_wrap_raw(helper, invocation, AsyncStreamProxy)
+        return helper
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self.__wrapped__.__aexit__(*exc_info)

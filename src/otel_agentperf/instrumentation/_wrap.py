@@ -13,8 +13,13 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_agentperf.instrumentation._llm import LLMOperation, LLMTelemetry
-from otel_agentperf.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
+from otel_agentperf.instrumentation._llm import LLMInvocation, LLMOperation, LLMTelemetry
+from otel_agentperf.instrumentation._stream import (
+    AsyncStreamManagerProxy,
+    AsyncStreamProxy,
+    SyncStreamManagerProxy,
+    SyncStreamProxy,
+)
 
 PrepareKwargs = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -65,3 +70,26 @@ def llm_wrappers(
         return invocation.finish(kwargs, result, AsyncStreamProxy)
 
     return sync_wrapper, async_wrapper
+
+
+def stream_manager_wrappers(
+    telemetry: LLMTelemetry, operation: LLMOperation
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Wrappers (sync, async) for a method that returns a stream manager; the span starts when it is entered."""
+
+    def wrapper(proxy: type[SyncStreamManagerProxy | AsyncStreamManagerProxy]) -> Callable[..., Any]:
+        def wrap(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            manager = wrapped(*args, **kwargs)
+            if not is_instrumentation_enabled():
+                return manager
+
+            def start() -> LLMInvocation | None:
+                if not is_instrumentation_enabled():
+                    return None
+                return telemetry.start(operation, instance, {**kwargs, "stream": True})
+
+            return proxy(manager, start)
+
+        return wrap
+
+    return wrapper(SyncStreamManagerProxy), wrapper(AsyncStreamManagerProxy)

@@ -41,11 +41,12 @@ from __future__ import annotations
 from typing import Any
 
 from otel_agentperf import environment_variables as env
-from otel_agentperf._config import read_bool, read_capture_mode, read_int
+from otel_agentperf._config import read_bool
 from otel_agentperf._guard import ErrorReporter
 from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._llm import LLMSettings, LLMTelemetry
+from otel_agentperf.instrumentation._llm import LLMTelemetry
 from otel_agentperf.instrumentation._retry import sdk_sleep_wrappers
+from otel_agentperf.instrumentation._settings import resolve_llm_settings
 from otel_agentperf.instrumentation._wrap import llm_wrappers
 from otel_agentperf.instrumentation.openai.package import _instruments
 
@@ -68,7 +69,15 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
             Responses,
         )
 
-        settings = resolve_settings(kwargs)
+        settings = resolve_llm_settings(
+            kwargs,
+            stream_include_usage=read_bool(
+                env.OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE,
+                "stream_include_usage",
+                kwargs.get("stream_include_usage"),
+                False,
+            ),
+        )
         tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
         telemetry = LLMTelemetry(tracer, meter, settings, reporter)
         streams = (openai.Stream, openai.AsyncStream)
@@ -85,24 +94,6 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
         self._patch("openai._base_client", "SyncAPIClient._sleep_for_retry", sync_sleep)
         self._patch("openai._base_client", "AsyncAPIClient._sleep_for_retry", async_sleep)
-
-
-def resolve_settings(kwargs: dict[str, Any]) -> LLMSettings:
-    """Settings from keyword arguments, then environment variables, then defaults."""
-    return LLMSettings(
-        capture_mode=read_capture_mode(
-            env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, "capture_content", kwargs.get("capture_content")
-        ),
-        content_max_length=read_int(
-            env.OTEL_AGENTPERF_CONTENT_MAX_LENGTH, "content_max_length", kwargs.get("content_max_length"), 8192, 1
-        ),
-        stream_include_usage=read_bool(
-            env.OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE,
-            "stream_include_usage",
-            kwargs.get("stream_include_usage"),
-            False,
-        ),
-    )
 
 
 def _add_include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:

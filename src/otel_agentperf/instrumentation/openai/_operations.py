@@ -11,7 +11,7 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._llm import Attributes, LLMInvocation
+from otel_agentperf.instrumentation._llm import Attributes, LLMInvocation, client_attributes
 from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, put
 from otel_agentperf.instrumentation.openai import _content
 
@@ -38,20 +38,7 @@ class _OpenAIOperation:
         self._stream_types = stream_types
 
     def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
-        attributes: Attributes = {
-            semconv.GEN_AI_OPERATION_NAME: self.name,
-            semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
-        }
-        put(attributes, semconv.GEN_AI_REQUEST_MODEL, as_str(kwargs.get("model")))
-        url = field(field(instance, "_client"), "base_url")
-        host = as_str(field(url, "host"))
-        if host is not None:
-            attributes[semconv.SERVER_ADDRESS] = host
-            port = as_int(field(url, "port"))
-            if port is None:
-                port = 443 if field(url, "scheme") == "https" else 80
-            attributes[semconv.SERVER_PORT] = port
-        return attributes
+        return client_attributes(self.name, PROVIDER, kwargs.get("model"), field(instance, "_client"))
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         attributes: Attributes = {}

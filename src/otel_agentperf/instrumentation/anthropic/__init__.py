@@ -1,0 +1,71 @@
+"""OpenTelemetry instrumentation for the anthropic SDK (>= 2): spans, GenAI metrics, prompt-cache tokens and retries.
+
+Usage
+-----
+Zero-code: ``opentelemetry-instrument python app.py`` loads it through the entry point ``agentperf_anthropic``
+(disable it with ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=agentperf_anthropic``). By hand::
+
+    from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
+
+    AnthropicInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+Configuration
+-------------
+``capture_content`` (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``) and ``content_max_length``
+(``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``), as for the OpenAI instrumentor; ``tracer_provider``, ``meter_provider``.
+
+What is patched
+---------------
+``messages.create`` (sync and async, streamed or not), ``messages.stream()`` (sync and async: the span starts when
+the ``with`` block is entered and ends when the stream is read to its end, closed, or left), and the clients'
+``_sleep_for_retry``, which the SDK calls before each of its own retries.
+
+The SDK's own spans
+-------------------
+The anthropic SDK emits a CLIENT span of its own per API call (scope ``com.anthropic.sdk.python``), in the context
+that is current when the call starts. This instrumentor makes its ``chat {model}`` span current around the call, so
+the SDK's span is always its child, never a sibling: one LLM call shows as one GenAI span with the SDK's HTTP-level
+span (request id, resend count) under it. Turn the SDK's span off with the client option ``open_telemetry=False`` or
+``ANTHROPIC_OPEN_TELEMETRY=false`` if you do not want it; metrics come from this instrumentor either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
+from otel_agentperf.instrumentation._llm import LLMTelemetry
+from otel_agentperf.instrumentation._retry import sdk_sleep_wrappers
+from otel_agentperf.instrumentation._settings import resolve_llm_settings
+from otel_agentperf.instrumentation._wrap import llm_wrappers, stream_manager_wrappers
+from otel_agentperf.instrumentation.anthropic.package import _instruments
+
+__all__ = ["AnthropicInstrumentor"]
+
+_MESSAGES = "anthropic.resources.messages.messages"
+
+
+class AnthropicInstrumentor(AgentPerfInstrumentor):
+    """Instruments the anthropic SDK's Messages API and its retries."""
+
+    _dependencies = _instruments
+
+    def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
+        import anthropic  # noqa: PLC0415 - imported only once the dependency check passed
+
+        from otel_agentperf.instrumentation.anthropic._operations import Messages  # noqa: PLC0415
+
+        settings = resolve_llm_settings(kwargs)
+        tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = LLMTelemetry(tracer, meter, settings, reporter)
+        operation = Messages((anthropic.Stream, anthropic.AsyncStream))
+        sync_create, async_create = llm_wrappers(telemetry, operation)
+        self._patch(_MESSAGES, "Messages.create", sync_create)
+        self._patch(_MESSAGES, "AsyncMessages.create", async_create)
+        sync_stream, async_stream = stream_manager_wrappers(telemetry, operation)
+        self._patch(_MESSAGES, "Messages.stream", sync_stream)
+        self._patch(_MESSAGES, "AsyncMessages.stream", async_stream)
+        sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "anthropic", reporter)
+        self._patch("anthropic._base_client", "SyncAPIClient._sleep_for_retry", sync_sleep)
+        self._patch("anthropic._base_client", "AsyncAPIClient._sleep_for_retry", async_sleep)

@@ -1,0 +1,61 @@
+"""The Anthropic instrumentor's entry in the contract suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import httpx2
+import pytest
+
+from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
+from otel_agentperf.instrumentation.anthropic._operations import Messages
+from tests.contract import InstrumentorCase
+from tests.helpers import fake_handler
+from tests.llm_drivers import DRIVERS
+
+DRIVER = next(driver for driver in DRIVERS if driver.provider == "anthropic")
+
+
+def _patched() -> list[tuple[Any, str]]:
+    from anthropic import _base_client
+    from anthropic.resources.messages import messages
+
+    return [
+        (messages.Messages, "create"),
+        (messages.AsyncMessages, "create"),
+        (messages.Messages, "stream"),
+        (messages.AsyncMessages, "stream"),
+        (_base_client.SyncAPIClient, "_sleep_for_retry"),
+        (_base_client.AsyncAPIClient, "_sleep_for_retry"),
+    ]
+
+
+def _call_raising(error: BaseException) -> Any:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise error
+
+    return DRIVER.call(DRIVER.client(fake_handler(handler), max_retries=0))
+
+
+def _break_extraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Any, invocation: Any, response: Any) -> None:
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr(Messages, "read_response", broken)
+
+
+def _fingerprint(result: anthropic.types.Message) -> Any:
+    return result.model_dump()
+
+
+ANTHROPIC_CASE = InstrumentorCase(
+    id="anthropic",
+    instrumentor=AnthropicInstrumentor,
+    patched=_patched,
+    call=lambda: DRIVER.call(DRIVER.client()),
+    call_raising=_call_raising,
+    open_stream=lambda: DRIVER.call(DRIVER.client(), stream=True),
+    break_extraction=_break_extraction,
+    result_fingerprint=_fingerprint,
+)
