@@ -28,6 +28,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_agentperf import semconv
 from otel_agentperf._config import EVENT_ONLY, NO_CONTENT, SPAN_AND_EVENT, SPAN_ONLY
 from otel_agentperf._guard import ErrorReporter
+from otel_agentperf._runs import current_run, record_llm_call
 from otel_agentperf.instrumentation._retry import RETRY_OWNER_KEY, RetryRecorder, duration_histogram
 from otel_agentperf.instrumentation._values import as_int, as_str, field, put
 
@@ -180,6 +181,7 @@ class LLMInvocation:
         "last_chunk_time",
         "retry_count",
         "backoff_time",
+        "run",
     )
 
     def __init__(self, telemetry: LLMTelemetry, operation: LLMOperation, span: Span, attributes: Attributes) -> None:
@@ -206,6 +208,7 @@ class LLMInvocation:
         self.last_chunk_time = 0.0
         self.retry_count = 0
         self.backoff_time = 0.0
+        self.run = current_run()
 
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
@@ -295,6 +298,14 @@ class LLMInvocation:
                 attributes[semconv.ERROR_TYPE] = _error_type(error)
         telemetry.duration.record(duration, attributes)
         self._record_tokens(attributes)
+        record_llm_call(
+            self.run,
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            error is not None,
+        )
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.start_time, 0.0), attributes)
             if self.chunk_count > 1:

@@ -21,11 +21,13 @@ from timeit import default_timer
 from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import context as otel_context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.trace import Span, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
+from otel_agentperf._runs import record_retry
 
 if TYPE_CHECKING:
     from otel_agentperf._guard import ErrorReporter
@@ -99,6 +101,7 @@ class RetryRecorder:
                     attributes[key] = value
         self._count.add(1, attributes)
         self._backoff.record(delay, attributes)
+        record_retry()
         if span.is_recording():
             event: dict[str, AttributeValue] = {
                 semconv.AGENTPERF_RETRY_ATTEMPT: attempt,
@@ -122,6 +125,8 @@ def sdk_sleep_wrappers(
             reporter.report(f"{source} retry", error)
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
         failure, started_ns, started = sys.exc_info()[1], time_ns(), default_timer()
         try:
             return wrapped(*args, **kwargs)
@@ -129,6 +134,8 @@ def sdk_sleep_wrappers(
             record(kwargs, failure, started, started_ns)
 
     async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not is_instrumentation_enabled():
+            return await wrapped(*args, **kwargs)
         failure, started_ns, started = sys.exc_info()[1], time_ns(), default_timer()
         try:
             return await wrapped(*args, **kwargs)
