@@ -24,8 +24,8 @@ class InstrumentorCase:
     """One traced call; returns its result."""
     call_raising: Callable[[BaseException], Any]
     """One traced call during which the library raises the given exception."""
-    open_stream: Callable[[], Any]
-    """Starts a traced stream and returns it unread."""
+    open_stream: Callable[[], Any] | None
+    """Starts a traced stream and returns it unread (``None`` for an instrumentor without streams)."""
     break_extraction: Callable[[pytest.MonkeyPatch], None]
     """Makes reading the response raise inside the instrumentation."""
     result_fingerprint: Callable[[Any], Any]

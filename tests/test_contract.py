@@ -108,6 +108,8 @@ def test_callers_exception_is_the_same_object(case, instrument, span_exporter):
 
 def test_stream_closed_early_ends_its_span(case, instrument, span_exporter):
     """A stream closed before its end ends its span exactly once."""
+    if case.open_stream is None:
+        pytest.skip(f"{case.id} has no streams")
     instrument(case.instrumentor)
     stream = case.open_stream()
     next(iter(stream))
