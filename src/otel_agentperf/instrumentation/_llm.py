@@ -29,6 +29,7 @@ from otel_agentperf import semconv
 from otel_agentperf._config import EVENT_ONLY, NO_CONTENT, SPAN_AND_EVENT, SPAN_ONLY
 from otel_agentperf._guard import ErrorReporter
 from otel_agentperf._runs import current_run, record_llm_call
+from otel_agentperf.instrumentation._attribute_sets import MetricAttributes, SamplingAttributes, derive
 from otel_agentperf.instrumentation._retry import RETRY_OWNER_KEY, RetryRecorder, duration_histogram
 from otel_agentperf.instrumentation._values import as_int, as_str, field, put
 
@@ -100,6 +101,7 @@ class LLMTelemetry:
         "cache_read_tokens",
         "cache_write_tokens",
         "retries",
+        "metric_sets",
     )
 
     def __init__(self, tracer: Tracer, meter: Meter, settings: LLMSettings, reporter: ErrorReporter) -> None:
@@ -132,6 +134,7 @@ class LLMTelemetry:
             description="Input tokens written to the provider's prompt cache.",
         )
         self.retries = RetryRecorder(meter)
+        self.metric_sets = MetricAttributes()
 
     def start(self, operation: LLMOperation, instance: Any, kwargs: Mapping[str, Any]) -> LLMInvocation | None:
         """Start the span of one call and make it current; ``None`` if telemetry failed (the call goes on bare)."""
@@ -140,11 +143,9 @@ class LLMTelemetry:
             model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
             name = f"{operation.name} {model}" if model else operation.name
             span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-            invocation = LLMInvocation(self, operation, span, attributes)
-            if span.is_recording():
-                span.set_attributes(operation.request_attributes(kwargs))
-                if self.settings.capture_content:
-                    invocation.add_content(operation.input_content(kwargs))
+            invocation = LLMInvocation(self, operation, span, attributes, kwargs)
+            if self.settings.capture_content and span.is_recording():
+                invocation.add_content(operation.input_content(kwargs))
             invocation.token = otel_context.attach(
                 otel_context.set_value(RETRY_OWNER_KEY, invocation, set_span_in_context(span))
             )
@@ -182,9 +183,17 @@ class LLMInvocation:
         "retry_count",
         "backoff_time",
         "run",
+        "kwargs",
     )
 
-    def __init__(self, telemetry: LLMTelemetry, operation: LLMOperation, span: Span, attributes: Attributes) -> None:
+    def __init__(
+        self,
+        telemetry: LLMTelemetry,
+        operation: LLMOperation,
+        span: Span,
+        attributes: Attributes,
+        kwargs: Mapping[str, Any],
+    ) -> None:
         self.telemetry = telemetry
         self.operation = operation
         self.span = span
@@ -209,6 +218,7 @@ class LLMInvocation:
         self.retry_count = 0
         self.backoff_time = 0.0
         self.run = current_run()
+        self.kwargs = kwargs
 
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
@@ -289,15 +299,12 @@ class LLMInvocation:
     def _record(self, error: BaseException | None, stream_end: str | None) -> None:
         telemetry = self.telemetry
         duration = max(default_timer() - self.start_time, 0.0)
-        attributes = self.metric_attributes
-        if self.response_model is not None or error is not None:
-            attributes = dict(attributes)
-            if self.response_model is not None:
-                attributes[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
-            if error is not None:
-                attributes[semconv.ERROR_TYPE] = _error_type(error)
+        if error is None:
+            attributes, input_set, output_set = telemetry.metric_sets.get(self.metric_attributes, self.response_model)
+        else:
+            attributes, input_set, output_set = derive(self.metric_attributes, self.response_model, _error_type(error))
         telemetry.duration.record(duration, attributes)
-        self._record_tokens(attributes)
+        self._record_tokens(attributes, input_set, output_set)
         record_llm_call(
             self.run,
             self.input_tokens,
@@ -321,23 +328,21 @@ class LLMInvocation:
             self._emit_content()
         span.end()
 
-    def _record_tokens(self, attributes: Attributes) -> None:
+    def _record_tokens(self, attributes: Attributes, input_set: Attributes, output_set: Attributes) -> None:
         telemetry = self.telemetry
         if self.input_tokens is not None:
-            telemetry.token_usage.record(
-                self.input_tokens, {**attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}
-            )
+            telemetry.token_usage.record(self.input_tokens, input_set)
         if self.output_tokens is not None:
-            telemetry.token_usage.record(
-                self.output_tokens, {**attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT}
-            )
-        if self.cache_read_tokens is not None:
+            telemetry.token_usage.record(self.output_tokens, output_set)
+        # A zero adds nothing to a counter: skipping it saves a metric point on every call without cache traffic.
+        if self.cache_read_tokens:
             telemetry.cache_read_tokens.add(self.cache_read_tokens, attributes)
-        if self.cache_write_tokens is not None:
+        if self.cache_write_tokens:
             telemetry.cache_write_tokens.add(self.cache_write_tokens, attributes)
 
     def _span_attributes(self, stream_end: str | None) -> Attributes:
-        attributes: Attributes = {}
+        # Request attributes are read here, once, and only for recording spans: one set_attributes call per span.
+        attributes = self.operation.request_attributes(self.kwargs)
         optional: tuple[tuple[str, AttributeValue | None], ...] = (
             (semconv.GEN_AI_RESPONSE_ID, self.response_id),
             (semconv.GEN_AI_RESPONSE_MODEL, self.response_model),
@@ -378,11 +383,19 @@ class LLMInvocation:
             self.span.add_event(semconv.CONTENT_EVENT_NAME, content)
 
 
-def client_attributes(operation: str, provider: str, model: object, client: object) -> Attributes:
-    """The sampling attributes of a call made by an SDK client whose ``base_url`` is an httpx-style URL."""
+def client_sampling_attributes(operation: str, provider: str) -> SamplingAttributes:
+    """A cache of the sampling attributes of calls made by SDK clients whose ``base_url`` is an httpx-style URL."""
+
+    def build(url: object, model: object) -> Attributes:
+        return client_attributes(operation, provider, model, url)
+
+    return SamplingAttributes(build)
+
+
+def client_attributes(operation: str, provider: str, model: object, url: object) -> Attributes:
+    """Operation, provider, request model, and server address and port from an httpx-style ``url``."""
     attributes: Attributes = {semconv.GEN_AI_OPERATION_NAME: operation, semconv.GEN_AI_PROVIDER_NAME: provider}
     put(attributes, semconv.GEN_AI_REQUEST_MODEL, as_str(model))
-    url = field(client, "base_url")
     host = as_str(field(url, "host"))
     if host is not None:
         attributes[semconv.SERVER_ADDRESS] = host

@@ -7,15 +7,15 @@ from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
-_MISSING = object()
-
 
 def field(obj: object, name: str) -> Any:
     """``obj.name`` or ``obj[name]``; ``None`` when absent."""
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:
         return obj.get(name)
-    value = getattr(obj, name, _MISSING)
-    return None if value is _MISSING else value
+    value = getattr(obj, name, None)
+    if value is None and obj is not None and isinstance(obj, Mapping):
+        return obj.get(name)
+    return value
 
 
 def as_int(value: object) -> int | None:

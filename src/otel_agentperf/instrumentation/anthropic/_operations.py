@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._llm import Attributes, LLMInvocation, client_attributes
+from otel_agentperf.instrumentation._llm import Attributes, LLMInvocation, client_sampling_attributes
 from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, put
 
 PROVIDER = "anthropic"
@@ -30,9 +30,10 @@ class Messages:
 
     def __init__(self, stream_types: tuple[type, ...]) -> None:
         self._stream_types = stream_types
+        self._sampling = client_sampling_attributes(self.name, PROVIDER)
 
     def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
-        return client_attributes(self.name, PROVIDER, kwargs.get("model"), field(instance, "_client"))
+        return self._sampling.get(field(field(instance, "_client"), "base_url"), kwargs.get("model"))
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         attributes: Attributes = {}
