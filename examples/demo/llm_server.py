@@ -9,6 +9,8 @@ The header ``x-fake-fault`` injects failures:
 - ``always:<status>``: every attempt gets ``<status>``;
 - ``malformed``: a 200 whose body is not JSON.
 
+A chat request's ``max_completion_tokens`` sets the answer's exact length in words (one word, one stream chunk).
+
 ``respond()`` is the whole service as a function, so that an ``httpx2.MockTransport`` can serve it in process;
 ``serve()`` runs it on a loopback port. ``python llm_server.py --port 8000`` serves in the foreground.
 """
@@ -93,6 +95,13 @@ def _words(text: str) -> list[str]:
     return text.split() or ["ok"]
 
 
+def _fill(words: list[str], length: object) -> list[str]:
+    """The answer cut or repeated to exactly ``length`` words (one word, one token, one chunk) when one is asked."""
+    if not isinstance(length, int) or length < 1:
+        return words
+    return (words * (length // len(words) + 1))[:length]
+
+
 def _prompt_tokens(request: dict[str, Any]) -> int:
     return max(1, len(json.dumps(request.get("messages") or request.get("input") or "")) // 4)
 
@@ -122,7 +131,7 @@ def _chat(request: dict[str, Any], chunk_delay: float) -> Reply:
         message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call]}
         words, finish = [], "tool_calls"
     else:
-        words = _words(_answer(messages))
+        words = _fill(_words(_answer(messages)), request.get("max_completion_tokens"))
         message, finish = {"role": "assistant", "content": " ".join(words)}, "stop"
     usage = {
         "prompt_tokens": prompt,

@@ -184,6 +184,7 @@ class LLMInvocation:
         "backoff_time",
         "run",
         "kwargs",
+        "capture_content",
     )
 
     def __init__(
@@ -219,6 +220,7 @@ class LLMInvocation:
         self.backoff_time = 0.0
         self.run = current_run()
         self.kwargs = kwargs
+        self.capture_content = telemetry.settings.capture_content
 
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
@@ -242,10 +244,9 @@ class LLMInvocation:
         """Account for one stream chunk (called by the stream proxies for every chunk)."""
         try:
             if self.operation.read_chunk(self, chunk):
-                now = default_timer()
+                self.last_chunk_time = now = default_timer()
                 if self.first_chunk_time is None:
                     self.first_chunk_time = now
-                self.last_chunk_time = now
                 self.chunk_count += 1
         except Exception as error:  # noqa: BLE001
             self.telemetry.reporter.report(f"{self.operation.name} stream chunk", error)

@@ -67,15 +67,15 @@ class Messages:
         reason = as_str(field(response, "stop_reason"))
         invocation.finish_reasons = [reason] if reason is not None else None
         _read_usage(invocation, field(response, "usage"))
-        if invocation.telemetry.settings.capture_content:
+        if invocation.capture_content:
             invocation.output_messages = [
                 {"role": "assistant", "parts": _parts(field(response, "content")), "finish_reason": reason}
             ]
 
     def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
-        event_type = field(chunk, "type")
+        event_type = getattr(chunk, "type", None)  # runs for every event: an event of another shape reads as empty
         if event_type == "content_block_delta":
-            if invocation.telemetry.settings.capture_content:
+            if invocation.capture_content:
                 _accumulate_text(invocation, field(chunk, "delta"))
             return True
         if event_type == "message_start":

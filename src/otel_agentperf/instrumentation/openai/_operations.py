@@ -88,26 +88,27 @@ class ChatCompletions(_OpenAIOperation):
         if isinstance(choices, list):
             reasons = [reason for reason in (as_str(field(choice, "finish_reason")) for choice in choices) if reason]
             invocation.finish_reasons = reasons or None
-            if invocation.telemetry.settings.capture_content:
+            if invocation.capture_content:
                 invocation.output_messages = _content.chat_output(choices)
         _read_chat_usage(invocation, field(response, "usage"))
         _read_chat_extras(invocation, response)
 
     def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
-        if invocation.response_id is None:
-            invocation.response_id = as_str(field(chunk, "id"))
-            invocation.response_model = as_str(field(chunk, "model"))
-        usage = field(chunk, "usage")
+        # Runs for every chunk: plain getattr (a chunk of another shape reads as empty), no helper calls.
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
             _read_chat_usage(invocation, usage)
-        choices = field(chunk, "choices")
-        if not choices:
+        if invocation.response_id is None:
+            invocation.response_id = as_str(getattr(chunk, "id", None))
+            invocation.response_model = as_str(getattr(chunk, "model", None))
+        choices = getattr(chunk, "choices", None)
+        if not choices or type(choices) is not list:
             return False
         for choice in choices:
-            reason = field(choice, "finish_reason")
+            reason = getattr(choice, "finish_reason", None)
             if reason is not None:
                 _add_finish_reason(invocation, reason)
-        if invocation.telemetry.settings.capture_content:
+        if invocation.capture_content:
             _content.accumulate_chat_chunk(invocation, choices)
         return True
 
@@ -140,11 +141,11 @@ class Responses(_OpenAIOperation):
         put_tier = as_str(field(response, "service_tier"))
         if put_tier is not None:
             invocation.add_attributes({semconv.OPENAI_RESPONSE_SERVICE_TIER: put_tier})
-        if invocation.telemetry.settings.capture_content and isinstance(output, list):
+        if invocation.capture_content and isinstance(output, list):
             invocation.output_messages = _content.responses_output(output)
 
     def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
-        event_type = field(chunk, "type")
+        event_type = getattr(chunk, "type", None)
         if type(event_type) is not str:
             return False
         if event_type.endswith(".delta"):

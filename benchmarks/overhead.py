@@ -1,0 +1,279 @@
+"""Per-call overhead of the OpenAI instrumentor against an uninstrumented baseline and a bare-SDK floor, one run.
+
+Variants, interleaved batch by batch so that drift hits them alike:
+- ``bare``: the real openai SDK calling an in-process transport that returns prebuilt bodies;
+- ``floor``: the same call inside one ``start_as_current_span`` with 8 attributes plus one ``Histogram.record``
+  with 4 attributes (for streams: around a plain walk over the chunks);
+- ``ours``: the same call with ``OpenAIInstrumentor`` (spans, all its metrics, retries hook), SDK providers with a
+  ``SimpleSpanProcessor`` into a no-op exporter and an ``InMemoryMetricReader`` that is never collected while timing.
+
+When the official GenAI instrumentation (``opentelemetry-instrumentation-genai-openai``) is importable, it is measured
+too, as ``official``, with the same providers. Install it in a separate environment: it registers the entry point
+``openai`` and would otherwise run beside this package under ``opentelemetry-instrument``.
+
+Figures are medians of per-batch means, in microseconds of wall time per call. The per-chunk cost of streams is the
+slope between a short and a long stream, so it excludes the per-call part. RSS growth is measured over many
+instrumented calls after warm-up. Run ``python benchmarks/overhead.py`` (about two minutes) or ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+import psutil
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "demo"))
+from llm_server import respond  # noqa: E402
+
+from otel_agentperf.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
+
+SYSTEM = "You are a research agent. Use the tools when they help. " * 40
+MESSAGES = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "What changed in the last release?"}]
+FLOOR_SPAN_ATTRIBUTES = {f"floor.attribute.{i}": f"value-{i}" for i in range(8)}
+FLOOR_METRIC_ATTRIBUTES = {f"floor.attribute.{i}": f"value-{i}" for i in range(4)}
+
+
+class _NoopExporter(SpanExporter):
+    def export(self, spans: Any) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def _body(stream: bool, words: int = 0) -> tuple[dict[str, str], bytes]:
+    request: dict[str, Any] = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": stream}
+    if words:
+        request["max_completion_tokens"] = words
+        request["stream_options"] = {"include_usage": True}
+    status, headers, body = respond("POST", "/v1/chat/completions", {}, json.dumps(request).encode())
+    assert status == 200
+    return headers, body if isinstance(body, bytes) else b"".join(body)
+
+
+class Bench:
+    """Clients, telemetry and the three variants."""
+
+    def __init__(self, short_chunks: int, long_chunks: int) -> None:
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(_NoopExporter()))
+        self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        self.floor_tracer = self.tracer_provider.get_tracer("floor")
+        self.floor_histogram = self.meter_provider.get_meter("floor").create_histogram("floor.duration", unit="s")
+        self.instrumentor = OpenAIInstrumentor()
+        self.official = _official_instrumentor()
+        plain = _body(stream=False)
+        # One chunk per word, plus the role, finish and usage chunks.
+        streams = {short_chunks: _body(True, short_chunks - 3), long_chunks: _body(True, long_chunks - 3)}
+        self.chunks = {n: body.count(b"data: {") for n, (_, body) in streams.items()}
+
+        def handler(request: httpx2.Request) -> httpx2.Response:
+            wanted = request.headers.get("x-bench-stream")
+            headers, body = streams[int(wanted)] if wanted else plain
+            return httpx2.Response(200, headers=headers, content=body)
+
+        transport = httpx2.MockTransport(handler)
+        options: dict[str, Any] = {"api_key": "bench", "base_url": "https://api.openai.test/v1", "max_retries": 0}
+        self.client = openai.OpenAI(http_client=httpx2.Client(transport=transport), **options)
+        self.async_client = openai.AsyncOpenAI(http_client=httpx2.AsyncClient(transport=transport), **options)
+        self.loop = asyncio.new_event_loop()
+
+    def instrument(self) -> None:
+        self.instrumentor.instrument(tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
+
+    def uninstrument(self) -> None:
+        self.instrumentor.uninstrument()
+
+    def variants(self) -> dict[str, Any]:
+        """The instrumentors measured, by variant name."""
+        found: dict[str, Any] = {"ours": self.instrumentor}
+        if self.official is not None:
+            found["official"] = self.official
+        return found
+
+    # --- one call of each kind ---------------------------------------------------------------------------------
+    def sync_call(self) -> None:
+        self.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+
+    async def async_call(self) -> None:
+        await self.async_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+
+    def stream_call(self, chunks: int) -> None:
+        stream = self.client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=MESSAGES,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_headers={"x-bench-stream": str(chunks)},
+        )
+        for _ in stream:
+            pass
+
+    def floor(self, call: Callable[[], None]) -> None:
+        with self.floor_tracer.start_as_current_span(
+            "chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=FLOOR_SPAN_ATTRIBUTES
+        ):
+            call()
+        self.floor_histogram.record(0.5, FLOOR_METRIC_ATTRIBUTES)
+
+    async def async_floor(self) -> None:
+        with self.floor_tracer.start_as_current_span(
+            "chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=FLOOR_SPAN_ATTRIBUTES
+        ):
+            await self.async_call()
+        self.floor_histogram.record(0.5, FLOOR_METRIC_ATTRIBUTES)
+
+
+def _official_instrumentor() -> Any:
+    try:
+        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor as Official  # noqa: PLC0415
+    except ImportError:
+        return None
+    return Official()
+
+
+def _batch_sync(call: Callable[[], None], size: int) -> float:
+    start = time.perf_counter_ns()
+    for _ in range(size):
+        call()
+    return (time.perf_counter_ns() - start) / size / 1000
+
+
+def _batch_async(bench: Bench, make: Callable[[], Any], size: int) -> float:
+    async def run() -> float:
+        start = time.perf_counter_ns()
+        for _ in range(size):
+            await make()
+        return (time.perf_counter_ns() - start) / size / 1000
+
+    return bench.loop.run_until_complete(run())
+
+
+def measure(bench: Bench, rounds: int, batch: int) -> dict[str, dict[str, float]]:
+    """Median per-call wall time (µs) of every variant of every kind."""
+    short, long = sorted(bench.chunks)
+    kinds: dict[str, dict[str, Callable[[], float]]] = {
+        "sync": {
+            "bare": lambda: _batch_sync(bench.sync_call, batch),
+            "floor": lambda: _batch_sync(lambda: bench.floor(bench.sync_call), batch),
+        },
+        "async": {
+            "bare": lambda: _batch_async(bench, bench.async_call, batch),
+            "floor": lambda: _batch_async(bench, bench.async_floor, batch),
+        },
+    }
+    for chunks in (short, long):
+        kinds[f"stream{chunks}"] = {
+            "bare": lambda c=chunks: _batch_sync(lambda: bench.stream_call(c), max(batch // 4, 5)),
+            "floor": lambda c=chunks: _batch_sync(
+                lambda: bench.floor(lambda: bench.stream_call(c)), max(batch // 4, 5)
+            ),
+        }
+    instrumentors = bench.variants()
+    names = ["bare", "floor", *instrumentors]
+    samples: dict[str, dict[str, list[float]]] = {kind: {name: [] for name in names} for kind in kinds}
+    providers = {"tracer_provider": bench.tracer_provider, "meter_provider": bench.meter_provider}
+    for _ in range(rounds):
+        for kind, variants in kinds.items():
+            samples[kind]["bare"].append(variants["bare"]())
+            samples[kind]["floor"].append(variants["floor"]())
+            for name, instrumentor in instrumentors.items():
+                instrumentor.instrument(**providers)
+                samples[kind][name].append(variants["bare"]())
+                instrumentor.uninstrument()
+    return {kind: {name: statistics.median(values) for name, values in by.items()} for kind, by in samples.items()}
+
+
+def rss_growth(bench: Bench, calls: int) -> tuple[int, float]:
+    """RSS growth (bytes) over ``calls`` instrumented sync calls after warm-up, and the seconds it took."""
+    bench.instrument()
+    try:
+        for _ in range(2000):
+            bench.sync_call()
+        gc.collect()
+        process = psutil.Process()
+        before = process.memory_info().rss
+        start = time.perf_counter()
+        for _ in range(calls):
+            bench.sync_call()
+        gc.collect()
+        return process.memory_info().rss - before, time.perf_counter() - start
+    finally:
+        bench.uninstrument()
+
+
+def report(
+    figures: dict[str, dict[str, float]], chunks: dict[int, int], rss: tuple[int, float], calls: int
+) -> dict[str, Any]:
+    """Print the table and return the figures as a dict."""
+    measured = [name for name in next(iter(figures.values())) if name not in ("bare", "floor")]
+    header = "".join(f" {name + ' +µs':>13} {name + '/floor':>14}" for name in measured)
+    print(f"{'kind':10} {'bare µs':>10} {'floor +µs':>10}{header}")
+    summary: dict[str, Any] = {"per_call": {}, "chunks": chunks}
+    for kind, values in figures.items():
+        floor_added = values["floor"] - values["bare"]
+        row = summary["per_call"][kind] = {"bare": values["bare"], "floor_added": floor_added}
+        cells = ""
+        for name in measured:
+            added = row[f"{name}_added"] = values[name] - values["bare"]
+            cells += f" {added:13.1f} {added / floor_added if floor_added > 0 else float('nan'):13.2f}x"
+        print(f"{kind:10} {values['bare']:10.1f} {floor_added:10.1f}{cells}")
+    short, long = sorted(chunks)
+    span = chunks[long] - chunks[short]
+    for name in ("floor", *measured):
+        slope = (
+            (figures[f"stream{long}"][name] - figures[f"stream{long}"]["bare"])
+            - (figures[f"stream{short}"][name] - figures[f"stream{short}"]["bare"])
+        ) / span
+        summary[f"{name}_per_chunk"] = slope
+        total = (figures[f"stream{long}"][name] - figures[f"stream{long}"]["bare"]) / chunks[long]
+        print(f"{name} per chunk: {slope:.2f} µs marginal ({total:.2f} µs all-in over a {chunks[long]}-chunk stream)")
+    growth, seconds = rss
+    summary["rss_growth_bytes"], summary["rss_calls"] = growth, calls
+    print(f"RSS growth over {calls} instrumented calls: {growth / 1024:.0f} KiB ({seconds:.0f} s)")
+    sync, async_ = (
+        summary["per_call"][kind]["ours_added"] / summary["per_call"][kind]["floor_added"] for kind in ("sync", "async")
+    )
+    print(
+        f"targets: ours/floor < 1.3x per call (sync {sync:.2f}x, async {async_:.2f}x);"
+        f" < 3 µs per chunk ({summary['ours_per_chunk']:.2f}); RSS < 1 MiB per 100k calls"
+        f" ({growth / 1024 / 1024 * 100_000 / calls:.2f} MiB scaled)"
+    )
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (about 30 s)")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--batch", type=int, default=50, help="calls per timed batch")
+    parser.add_argument("--rss-calls", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    options = parser.parse_args()
+    rounds = options.rounds or (6 if options.quick else 30)
+    rss_calls = options.rss_calls or (10_000 if options.quick else 100_000)
+    bench = Bench(short_chunks=12, long_chunks=112)
+    for kind in (bench.sync_call, lambda: bench.stream_call(min(bench.chunks))):
+        for _ in range(200):
+            kind()
+    figures = measure(bench, rounds, options.batch)
+    summary = report(figures, bench.chunks, rss_growth(bench, rss_calls), rss_calls)
+    if options.json:
+        options.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
