@@ -13,12 +13,10 @@ Metrics never depend on sampling; span attributes beyond the sampling ones are b
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from timeit import default_timer
-from typing import Any, Protocol
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.metrics import Meter
@@ -26,65 +24,11 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
-from otel_agentperf._config import EVENT_ONLY, NO_CONTENT, SPAN_AND_EVENT, SPAN_ONLY
 from otel_agentperf._guard import ErrorReporter
 from otel_agentperf._runs import current_run, record_llm_call
-from otel_agentperf.instrumentation._attribute_sets import MetricAttributes, SamplingAttributes, derive
+from otel_agentperf.instrumentation._attribute_sets import Attributes, MetricAttributes, derive
+from otel_agentperf.instrumentation._operation import LLMOperation, LLMSettings
 from otel_agentperf.instrumentation._retry import RETRY_OWNER_KEY, RetryRecorder, duration_histogram
-from otel_agentperf.instrumentation._values import as_int, as_str, field, put
-
-Attributes = dict[str, AttributeValue]
-
-_DEFAULT_PORTS = {"https": 443, "http": 80}
-
-
-@dataclass(frozen=True, slots=True)
-class LLMSettings:
-    """Settings resolved once at ``instrument()`` time and shared by every wrapper of an instrumentor."""
-
-    capture_mode: str = NO_CONTENT
-    content_max_length: int = 8192
-    stream_include_usage: bool = False
-    capture_content: bool = dataclasses.field(init=False)
-    """Whether any content is captured (derived from ``capture_mode``)."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "capture_content", self.capture_mode != NO_CONTENT)
-
-    @property
-    def capture_on_span(self) -> bool:
-        """Whether captured content goes to span attributes."""
-        return self.capture_mode in (SPAN_ONLY, SPAN_AND_EVENT)
-
-    @property
-    def capture_in_event(self) -> bool:
-        """Whether captured content goes to a span event."""
-        return self.capture_mode in (EVENT_ONLY, SPAN_AND_EVENT)
-
-
-class LLMOperation(Protocol):
-    """What a provider module tells the core about one instrumented method."""
-
-    name: str
-    """``gen_ai.operation.name``: ``chat``, ``embeddings``, ..."""
-
-    def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
-        """Operation, provider, request model and server address/port: given at span start and on every metric."""
-
-    def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
-        """Further request attributes (temperature, max tokens, ...); called only for recording spans."""
-
-    def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """Prompt content attributes (JSON-serialisable values); called only when content capture is on."""
-
-    def is_stream(self, kwargs: Mapping[str, Any], result: object) -> bool:
-        """Whether ``result`` is a stream to wrap."""
-
-    def read_response(self, invocation: LLMInvocation, response: object) -> None:
-        """Fill ``invocation`` from a complete response."""
-
-    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
-        """Fill ``invocation`` from one stream chunk; return whether it carried output."""
 
 
 class LLMTelemetry:
@@ -382,27 +326,6 @@ class LLMInvocation:
             self.span.set_attributes(content)
         if settings.capture_in_event:
             self.span.add_event(semconv.CONTENT_EVENT_NAME, content)
-
-
-def client_sampling_attributes(operation: str, provider: str) -> SamplingAttributes:
-    """A cache of the sampling attributes of calls made by SDK clients whose ``base_url`` is an httpx-style URL."""
-
-    def build(url: object, model: object) -> Attributes:
-        return client_attributes(operation, provider, model, url)
-
-    return SamplingAttributes(build)
-
-
-def client_attributes(operation: str, provider: str, model: object, url: object) -> Attributes:
-    """Operation, provider, request model, and server address and port from an httpx-style ``url``."""
-    attributes: Attributes = {semconv.GEN_AI_OPERATION_NAME: operation, semconv.GEN_AI_PROVIDER_NAME: provider}
-    put(attributes, semconv.GEN_AI_REQUEST_MODEL, as_str(model))
-    host = as_str(field(url, "host"))
-    if host is not None:
-        attributes[semconv.SERVER_ADDRESS] = host
-        port = as_int(field(url, "port"))
-        attributes[semconv.SERVER_PORT] = port if port is not None else _DEFAULT_PORTS.get(field(url, "scheme"), 443)
-    return attributes
 
 
 def _error_type(error: BaseException) -> str:

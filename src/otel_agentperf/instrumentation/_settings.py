@@ -6,7 +6,7 @@ from typing import Any
 
 from otel_agentperf import environment_variables as env
 from otel_agentperf._config import read_capture_mode, read_int
-from otel_agentperf.instrumentation._llm import LLMSettings
+from otel_agentperf.instrumentation._operation import LLMSettings
 
 
 def resolve_llm_settings(kwargs: dict[str, Any], **provider_settings: Any) -> LLMSettings:

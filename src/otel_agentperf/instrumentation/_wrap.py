@@ -13,7 +13,8 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_agentperf.instrumentation._llm import LLMInvocation, LLMOperation, LLMTelemetry
+from otel_agentperf.instrumentation._llm import LLMInvocation, LLMTelemetry
+from otel_agentperf.instrumentation._operation import LLMOperation
 from otel_agentperf.instrumentation._stream import (
     AsyncStreamManagerProxy,
     AsyncStreamProxy,

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._llm import Attributes, LLMInvocation, client_sampling_attributes
+from otel_agentperf.instrumentation._attribute_sets import Attributes
+from otel_agentperf.instrumentation._llm import LLMInvocation
+from otel_agentperf.instrumentation._operation import SDKClientOperation
 from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, put
 
 PROVIDER = "anthropic"
@@ -23,17 +25,10 @@ _PARAMETERS = (
 )
 
 
-class Messages:
+class Messages(SDKClientOperation):
     """``messages.create`` and ``messages.stream``."""
 
-    name = "chat"
-
-    def __init__(self, stream_types: tuple[type, ...]) -> None:
-        self._stream_types = stream_types
-        self._sampling = client_sampling_attributes(self.name, PROVIDER)
-
-    def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
-        return self._sampling.get(field(field(instance, "_client"), "base_url"), kwargs.get("model"))
+    provider = PROVIDER
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         attributes: Attributes = {}
@@ -57,9 +52,6 @@ class Messages:
                 for message in messages
             ]
         return content
-
-    def is_stream(self, kwargs: Mapping[str, Any], result: object) -> bool:
-        return isinstance(result, self._stream_types)
 
     def read_response(self, invocation: LLMInvocation, response: object) -> None:
         invocation.response_id = as_str(field(response, "id"))

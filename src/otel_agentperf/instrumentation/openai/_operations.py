@@ -11,7 +11,9 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._llm import Attributes, LLMInvocation, client_sampling_attributes
+from otel_agentperf.instrumentation._attribute_sets import Attributes
+from otel_agentperf.instrumentation._llm import LLMInvocation
+from otel_agentperf.instrumentation._operation import SDKClientOperation
 from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, put
 from otel_agentperf.instrumentation.openai import _content
 
@@ -28,36 +30,16 @@ _RESPONSE_FORMAT_TYPES = {"text": "text", "json_object": "json", "json_schema": 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
-class _OpenAIOperation:
-    """What the three OpenAI APIs share: sampling attributes, stream detection, usage reading."""
+class _OpenAIOperation(SDKClientOperation):
+    """What the three OpenAI APIs share: the provider and the ``openai.api.type`` attribute."""
 
-    name = "chat"
+    provider = PROVIDER
     api_type: str | None = None
-
-    def __init__(self, stream_types: tuple[type, ...]) -> None:
-        self._stream_types = stream_types
-        self._sampling = client_sampling_attributes(self.name, PROVIDER)
-
-    def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
-        return self._sampling.get(field(field(instance, "_client"), "base_url"), kwargs.get("model"))
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         attributes: Attributes = {}
         put(attributes, semconv.OPENAI_API_TYPE, self.api_type)
         return attributes
-
-    def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def is_stream(self, kwargs: Mapping[str, Any], result: object) -> bool:
-        return isinstance(result, self._stream_types)
-
-    def read_response(self, invocation: LLMInvocation, response: object) -> None:
-        invocation.response_id = as_str(field(response, "id"))
-        invocation.response_model = as_str(field(response, "model"))
-
-    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
-        return False
 
 
 class ChatCompletions(_OpenAIOperation):
