@@ -21,7 +21,6 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.metrics import Meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_span_in_context
-from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
 from otel_agentperf._guard import ErrorReporter
@@ -288,23 +287,26 @@ class LLMInvocation:
     def _span_attributes(self, stream_end: str | None) -> Attributes:
         # Request attributes are read here, once, and only for recording spans: one set_attributes call per span.
         attributes = self.operation.request_attributes(self.kwargs)
-        optional: tuple[tuple[str, AttributeValue | None], ...] = (
-            (semconv.GEN_AI_RESPONSE_ID, self.response_id),
-            (semconv.GEN_AI_RESPONSE_MODEL, self.response_model),
-            (semconv.GEN_AI_RESPONSE_FINISH_REASONS, self.finish_reasons),
-            (semconv.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens),
-            (semconv.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens),
-            (semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, self.cache_read_tokens),
-            (semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, self.cache_write_tokens),
-            (semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, self.reasoning_tokens),
-            (semconv.AGENTPERF_STREAM_END, stream_end),
-        )
-        for key, value in optional:
-            if value is not None:
-                attributes[key] = value
+        if self.response_id is not None:
+            attributes[semconv.GEN_AI_RESPONSE_ID] = self.response_id
+        if self.response_model is not None:
+            attributes[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if self.finish_reasons is not None:
+            attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = self.finish_reasons
+        if self.input_tokens is not None:
+            attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
+        if self.output_tokens is not None:
+            attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
+        if self.cache_read_tokens is not None:
+            attributes[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cache_read_tokens
+        if self.cache_write_tokens is not None:
+            attributes[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = self.cache_write_tokens
+        if self.reasoning_tokens is not None:
+            attributes[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_tokens
         if self.extra_attributes:
             attributes.update(self.extra_attributes)
         if stream_end is not None:
+            attributes[semconv.AGENTPERF_STREAM_END] = stream_end
             attributes[semconv.AGENTPERF_STREAM_CHUNKS] = self.chunk_count
             if self.first_chunk_time is not None:
                 attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_time - self.start_time

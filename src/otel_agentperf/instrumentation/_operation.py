@@ -86,7 +86,7 @@ class SDKClientOperation:
 
     def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
         """Built once per client and model (see :class:`SamplingAttributes`)."""
-        return self._sampling.get(field(field(instance, "_client"), "base_url"), kwargs.get("model"))
+        return self._sampling.get(getattr(getattr(instance, "_client", None), "base_url", None), kwargs.get("model"))
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         """No request attributes beyond the sampling ones."""
@@ -102,8 +102,8 @@ class SDKClientOperation:
 
     def read_response(self, invocation: LLMInvocation, response: object) -> None:
         """Read the response id and model."""
-        invocation.response_id = as_str(field(response, "id"))
-        invocation.response_model = as_str(field(response, "model"))
+        invocation.response_id = as_str(getattr(response, "id", None))
+        invocation.response_model = as_str(getattr(response, "model", None))
 
     def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
         """No chunk carries output."""

@@ -66,13 +66,13 @@ class ChatCompletions(_OpenAIOperation):
 
     def read_response(self, invocation: LLMInvocation, response: object) -> None:
         super().read_response(invocation, response)
-        choices = field(response, "choices")
-        if isinstance(choices, list):
-            reasons = [reason for reason in (as_str(field(choice, "finish_reason")) for choice in choices) if reason]
+        choices = getattr(response, "choices", None)
+        if type(choices) is list:
+            reasons = [reason for choice in choices if type(reason := getattr(choice, "finish_reason", None)) is str]
             invocation.finish_reasons = reasons or None
             if invocation.capture_content:
                 invocation.output_messages = _content.chat_output(choices)
-        _read_chat_usage(invocation, field(response, "usage"))
+        _read_chat_usage(invocation, getattr(response, "usage", None))
         _read_chat_extras(invocation, response)
 
     def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
@@ -176,19 +176,22 @@ def _common_parameters(attributes: dict[str, AttributeValue], kwargs: Mapping[st
 def _read_chat_usage(invocation: LLMInvocation, usage: object) -> None:
     if usage is None:
         return
-    invocation.input_tokens = as_int(field(usage, "prompt_tokens"))
-    invocation.output_tokens = as_int(field(usage, "completion_tokens"))
-    prompt_details = field(usage, "prompt_tokens_details")
-    invocation.cache_read_tokens = as_int(field(prompt_details, "cached_tokens"))
-    invocation.cache_write_tokens = as_int(field(prompt_details, "cache_write_tokens"))
-    invocation.reasoning_tokens = as_int(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
+    invocation.input_tokens = as_int(getattr(usage, "prompt_tokens", None))
+    invocation.output_tokens = as_int(getattr(usage, "completion_tokens", None))
+    prompt_details = getattr(usage, "prompt_tokens_details", None)
+    invocation.cache_read_tokens = as_int(getattr(prompt_details, "cached_tokens", None))
+    invocation.cache_write_tokens = as_int(getattr(prompt_details, "cache_write_tokens", None))
+    completion_details = getattr(usage, "completion_tokens_details", None)
+    invocation.reasoning_tokens = as_int(getattr(completion_details, "reasoning_tokens", None))
 
 
 def _read_chat_extras(invocation: LLMInvocation, response: object) -> None:
-    extras: Attributes = {}
-    put(extras, semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, as_str(field(response, "system_fingerprint")))
-    put(extras, semconv.OPENAI_RESPONSE_SERVICE_TIER, as_str(field(response, "service_tier")))
-    if extras:
+    fingerprint = as_str(getattr(response, "system_fingerprint", None))
+    tier = as_str(getattr(response, "service_tier", None))
+    if fingerprint is not None or tier is not None:
+        extras: Attributes = {}
+        put(extras, semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, fingerprint)
+        put(extras, semconv.OPENAI_RESPONSE_SERVICE_TIER, tier)
         invocation.add_attributes(extras)
 
 
