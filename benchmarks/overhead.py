@@ -145,21 +145,20 @@ class Bench:
 
     def sdk_work(self, call: Callable[[], None]) -> None:
         """The SDK operations the instrumentor triggers for one non-streamed call, done directly: its cost floor."""
-        span = self.floor_tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=START_ATTRIBUTES)
-        token = context.attach(set_span_in_context(span))
+        span, token = self._sdk_start()
         call()
-        context.detach(token)
-        span.set_attributes(END_ATTRIBUTES)
-        span.end()
-        self.sdk_duration.record(0.5, METRIC_ATTRIBUTES)
-        self.sdk_tokens.record(900, {**METRIC_ATTRIBUTES, "gen_ai.token.type": "input"})
-        self.sdk_tokens.record(30, {**METRIC_ATTRIBUTES, "gen_ai.token.type": "output"})
-        self.sdk_cache.add(640, METRIC_ATTRIBUTES)
+        self._sdk_end(span, token)
 
     async def async_sdk_work(self) -> None:
-        span = self.floor_tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=START_ATTRIBUTES)
-        token = context.attach(set_span_in_context(span))
+        span, token = self._sdk_start()
         await self.async_call()
+        self._sdk_end(span, token)
+
+    def _sdk_start(self) -> tuple[Any, Any]:
+        span = self.floor_tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=START_ATTRIBUTES)
+        return span, context.attach(set_span_in_context(span))
+
+    def _sdk_end(self, span: Any, token: Any) -> None:
         context.detach(token)
         span.set_attributes(END_ATTRIBUTES)
         span.end()
