@@ -166,3 +166,16 @@ def test_stream_is_still_the_sdk_stream(instrumented, client):
     stream = client.chat.completions.create(**STREAM)
     assert isinstance(stream, openai.Stream)
     stream.close()
+
+
+def test_stream_helper_goes_through_create(instrumented, client, span_exporter):
+    """chat.completions.stream() sends its request through create(stream=True): one span, ended with the stream."""
+    instrumented()
+    with client.chat.completions.stream(model="gpt-4o-mini", messages=USER_MESSAGES) as stream:
+        events = [event.type for event in stream]
+        final = stream.get_final_completion()
+    assert "content.done" in events
+    span = one_span(span_exporter)
+    assert span.attributes["agentperf.stream.end"] == "completed"
+    assert span.attributes["gen_ai.response.id"] == final.id
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
