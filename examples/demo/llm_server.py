@@ -184,12 +184,59 @@ def _responses(request: dict[str, Any], chunk_delay: float) -> Reply:
     events: list[tuple[str | None, dict[str, Any]]] = [
         ("response.created", {"type": "response.created", "sequence_number": 0, "response": started})
     ]
+    opened = {**item, "status": "in_progress", "content": []}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    where = {"item_id": "msg_fake", "output_index": 0}
+    events.append(
+        (
+            "response.output_item.added",
+            {"type": "response.output_item.added", "output_index": 0, "item": opened, "sequence_number": 0},
+        )
+    )
+    events.append(
+        (
+            "response.content_part.added",
+            {"type": "response.content_part.added", **where, "content_index": 0, "part": part, "sequence_number": 0},
+        )
+    )
     for index, word in enumerate(words):
         delta = {
             "type": "response.output_text.delta", "item_id": "msg_fake", "output_index": 0, "content_index": 0,
             "delta": word if index == 0 else " " + word, "sequence_number": index + 1, "logprobs": [],
         }  # fmt: skip
         events.append(("response.output_text.delta", delta))
+    text = " ".join(words)
+    events.append(
+        (
+            "response.output_text.done",
+            {
+                "type": "response.output_text.done",
+                **where,
+                "content_index": 0,
+                "text": text,
+                "sequence_number": 0,
+                "logprobs": [],
+            },
+        )
+    )
+    events.append(
+        (
+            "response.content_part.done",
+            {
+                "type": "response.content_part.done",
+                **where,
+                "content_index": 0,
+                "part": {**part, "text": text},
+                "sequence_number": 0,
+            },
+        )
+    )
+    events.append(
+        (
+            "response.output_item.done",
+            {"type": "response.output_item.done", "output_index": 0, "item": item, "sequence_number": 0},
+        )
+    )
     completed = {"type": "response.completed", "sequence_number": len(words) + 1, "response": response}
     events.append(("response.completed", completed))
     return _sse(events, chunk_delay, done=False)

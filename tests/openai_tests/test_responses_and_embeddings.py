@@ -64,3 +64,13 @@ async def test_async_embeddings(instrumented, async_client, span_exporter):
     instrumented()
     await async_client.embeddings.create(model="text-embedding-3-small", input="a")
     assert one_span(span_exporter).name == "embeddings text-embedding-3-small"
+
+
+def test_responses_stream_helper_goes_through_create(instrumented, client, span_exporter):
+    """responses.stream() sends its request through create(stream=True) and is traced with it."""
+    instrumented()
+    with client.responses.stream(model="gpt-5", input="Summarise the news") as stream:
+        final = stream.get_final_response()
+    span = one_span(span_exporter)
+    assert span.attributes["agentperf.stream.end"] == "completed"
+    assert span.attributes["gen_ai.usage.output_tokens"] == final.usage.output_tokens
