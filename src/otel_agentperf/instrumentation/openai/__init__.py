@@ -24,9 +24,8 @@ What is patched
 ---------------
 ``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources (so also
 their ``with_raw_response`` forms, whose responses pass through untouched), and the clients' ``_sleep_for_retry``,
-which the SDK calls before each of its own retries. ``chat.completions.stream()`` and ``responses.stream()``
-send their request through
-``create(stream=True)`` and are traced with it; ``.parse()`` is not covered.
+which the SDK calls before each of its own retries. ``chat.completions.stream()`` and ``responses.stream()`` send
+their request through ``create(stream=True)`` and are traced with it; ``.parse()`` is not covered.
 The openai SDK emits no spans of its own, so each call shows up once.
 
 Telemetry
