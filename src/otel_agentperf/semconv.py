@@ -111,3 +111,32 @@ CHUNK_BUCKETS: Final = (
     0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24,
 )  # fmt: skip
 """Finer than DURATION_BUCKETS at the low end, where gaps between stream chunks lie."""
+
+# --- application caches and retry libraries ------------------------------------------------------------------------
+AGENTPERF_CACHE_REQUESTS: Final = "agentperf.cache.requests"
+"""Counter of cache lookups, by cache name, system and result (one per key of a multi-key lookup)."""
+AGENTPERF_CACHE_LOOKUP_DURATION: Final = "agentperf.cache.lookup.duration"
+"""Histogram of the seconds one lookup call took (one point per call, whatever its number of keys)."""
+AGENTPERF_CACHE_RESULT: Final = "agentperf.cache.result"
+"""Cache metric attribute: ``hit`` or ``miss``."""
+AGENTPERF_CACHE_NAME: Final = "agentperf.cache.name"
+"""Cache metric attribute: which cache (a name given to it, else its class or function name)."""
+AGENTPERF_CACHE_SYSTEM: Final = "agentperf.cache.system"
+"""Cache metric attribute: the library (``cachetools``, ``functools``, ``redis``, ``diskcache``)."""
+AGENTPERF_CACHE_HITS: Final = "agentperf.cache.hits"
+"""Span attribute: cache hits seen while the span was current."""
+AGENTPERF_CACHE_MISSES: Final = "agentperf.cache.misses"
+"""Span attribute: cache misses seen while the span was current."""
+CACHE_RESULT_HIT: Final = "hit"
+CACHE_RESULT_MISS: Final = "miss"
+RETRY_ERROR_RESULT: Final = "result"
+"""``error.type`` of a retry made because of the returned value (a predicate), not an exception."""
+RETRY_SOURCE_TENACITY: Final = "tenacity"
+RETRY_SOURCE_BACKOFF: Final = "backoff"
+UNIT_REQUESTS: Final = "{request}"
+CACHE_LOOKUP_BUCKETS: Final = (
+    0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
+"""From 1 µs (an in-process lookup) through tens of µs (a SQLite-backed diskcache) to the 0.1-10 ms of a Redis round
+trip, and a tail up to one second for a Redis server under load or far away."""

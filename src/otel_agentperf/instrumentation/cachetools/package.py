@@ -1,0 +1,3 @@
+"""The library and versions the cachetools instrumentor supports."""
+
+_instruments = ("cachetools >= 5.0",)

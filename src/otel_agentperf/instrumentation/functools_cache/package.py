@@ -1,0 +1,3 @@
+"""The functools cache helper needs no library beyond the standard one."""
+
+_instruments: tuple[str, ...] = ()
