@@ -145,6 +145,25 @@ def sdk_sleep_wrappers(
     return sync_wrapper, async_wrapper
 
 
+def record_library_retry(
+    recorder: RetryRecorder, source: str, attempt: int, failure: BaseException | None, delay: float
+) -> None:
+    """Record a retry decided by a retry library (``failure`` is ``None`` when a returned value was retried).
+
+    The retry belongs to the LLM call current in this context if there is one, else to the current span.
+    """
+    error_type = semconv.RETRY_ERROR_RESULT if failure is None else type(failure).__qualname__
+    owner = current_retry_owner()
+    if owner is not None:
+        owner.add_retry(delay)
+        span, context_attributes = owner.span, owner.metric_attributes
+    else:
+        span, context_attributes = get_current_span(), None
+    recorder.record(
+        source, attempt, error_type, delay, span=span, started_ns=time_ns(), context_attributes=context_attributes
+    )
+
+
 def _record_sdk_retry(
     recorder: RetryRecorder,
     source: str,

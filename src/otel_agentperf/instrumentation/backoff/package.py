@@ -1,0 +1,3 @@
+"""The library and versions the backoff instrumentor supports."""
+
+_instruments = ("backoff >= 2.0",)
