@@ -37,6 +37,14 @@ streams report token usage. The stream then ends with one extra chunk whose ``ch
 Keyword argument: ``stream_include_usage``.
 """
 
+OTEL_AGENTPERF_CACHE_LOOKUP_DURATION: Final = "OTEL_AGENTPERF_CACHE_LOOKUP_DURATION"
+"""
+.. envvar:: OTEL_AGENTPERF_CACHE_LOOKUP_DURATION
+
+Cache instrumentors: ``false`` records no ``agentperf.cache.lookup.duration`` histogram (the request counter and the
+span counts stay). Default ``true``. Keyword argument: ``lookup_duration``.
+"""
+
 OTEL_AGENTPERF_STRICT: Final = "OTEL_AGENTPERF_STRICT"
 """
 .. envvar:: OTEL_AGENTPERF_STRICT

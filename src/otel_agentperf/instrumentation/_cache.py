@@ -11,15 +11,14 @@ Hit ratio per cache in Prometheus (dots become underscores, counters get ``_tota
     sum by (agentperf_cache_name) (rate(agentperf_cache_requests_total{agentperf_cache_result="hit"}[5m]))
       / sum by (agentperf_cache_name) (rate(agentperf_cache_requests_total[5m]))
 
-Why counters on the span and not one event per lookup: an in-process lookup takes 0.1-0.3 µs, so what the
-instrumentation adds is the cost. Measured with SDK 1.45 (2 vCPUs, ``benchmarks/cache_overhead.py``): an event costs
-about 6 µs, updating the two attributes of the current span about 2 µs; each metric point costs about 9 µs. Events
-would also hit the span's event limit (128) in any loop and push out retry events and exceptions. Counts on a span
-updated from several threads at once may miss an increment (read, then write); the metrics are exact.
+Why counters on the span and not one event per lookup: an in-process lookup takes well under a microsecond, so what
+the instrumentation adds is the cost, and an event costs several times an attribute update; events would also fill the
+span's event limit (128) in any loop and push out retry events and exceptions. Counts on a span updated from several
+threads at once may miss an increment (read, then write); the metrics are exact.
 
-The two metric points dominate: ``lookup_duration=False`` (or ``OTEL_AGENTPERF_CACHE_LOOKUP_DURATION=false``) drops
-the histogram and halves the cost of a lookup. A lookup that raises (a connection error, an unhashable key) is not
-counted: it is neither a hit nor a miss.
+The two metric points dominate the cost (``benchmarks/cache_overhead.py``): ``lookup_duration=False`` (or
+``OTEL_AGENTPERF_CACHE_LOOKUP_DURATION=false``) drops the histogram. A lookup that raises (a connection error, an
+unhashable key) is not counted: it is neither a hit nor a miss.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.trace import get_current_span
 from opentelemetry.util.types import AttributeValue
 
+from otel_agentperf import environment_variables as env
 from otel_agentperf import semconv
 from otel_agentperf._config import read_bool
 from otel_agentperf._runs import record_cache_lookup
@@ -38,9 +38,6 @@ from otel_agentperf.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from otel_agentperf._guard import ErrorReporter
-
-OTEL_AGENTPERF_CACHE_LOOKUP_DURATION: Final = "OTEL_AGENTPERF_CACHE_LOOKUP_DURATION"
-"""``false`` records no lookup-duration histogram (the counter and span counts stay). Kwarg ``lookup_duration``."""
 
 NAME_ATTRIBUTE: Final = "_otel_agentperf_cache_name"
 _MAX_NAMES = 1000  # attribute sets kept per recorder; names beyond it are built per lookup
@@ -73,7 +70,7 @@ def cache_name(cache: object) -> str:
 
 def read_lookup_duration(kwargs: dict[str, Any]) -> bool:
     """Whether to record the lookup-duration histogram (kwarg ``lookup_duration``, env, default true)."""
-    return read_bool(OTEL_AGENTPERF_CACHE_LOOKUP_DURATION, "lookup_duration", kwargs.get("lookup_duration"), True)
+    return read_bool(env.OTEL_AGENTPERF_CACHE_LOOKUP_DURATION, "lookup_duration", kwargs.get("lookup_duration"), True)
 
 
 class CacheRecorder:
