@@ -23,7 +23,8 @@ OTEL_AGENTPERF_CONTENT_MAX_LENGTH: Final = "OTEL_AGENTPERF_CONTENT_MAX_LENGTH"
 """
 .. envvar:: OTEL_AGENTPERF_CONTENT_MAX_LENGTH
 
-When content is captured, longer values are cut to this many characters. Default ``8192``.
+When content is captured, each text longer than this many characters is cut to it; the JSON that holds the texts
+stays valid. Default ``8192``.
 Keyword argument: ``content_max_length``.
 """
 

@@ -197,7 +197,7 @@ def test_content_on_span_when_opted_in_by_environment(instrumented, client, span
 
 
 def test_content_in_event_mode_goes_to_a_span_event(instrumented, client, span_exporter):
-    """EVENT_ONLY puts content on a details event, not on the span's attributes; long values are cut."""
+    """EVENT_ONLY puts content on a details event, not on the span's attributes; texts cut, JSON valid."""
     instrumented(capture_content="EVENT_ONLY", content_max_length=40)
     client.chat.completions.create(model="gpt-4o-mini", messages=USER_MESSAGES)
 
@@ -205,7 +205,8 @@ def test_content_in_event_mode_goes_to_a_span_event(instrumented, client, span_e
     assert "gen_ai.input.messages" not in span.attributes
     (event,) = span.events
     assert event.name == "gen_ai.client.inference.operation.details"
-    assert len(event.attributes["gen_ai.input.messages"]) == 40
+    (message,) = json.loads(event.attributes["gen_ai.input.messages"])
+    assert message["parts"][0]["content"] == USER_MESSAGES[0]["content"][:40]
 
 
 def test_tool_calls_are_captured_as_parts(instrumented, client, span_exporter):

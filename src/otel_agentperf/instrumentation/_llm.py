@@ -225,10 +225,11 @@ class LLMInvocation:
         self.extra_attributes.update(attributes)
 
     def truncate(self, value: Any) -> str:
-        """Serialise captured content as JSON, cut to the configured length."""
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        """Serialise captured content as JSON, each text in it cut to the configured length (the JSON stays valid)."""
         limit = self.telemetry.settings.content_max_length
-        return text if len(text) <= limit else text[:limit]
+        if isinstance(value, str):
+            return value[:limit]
+        return json.dumps(_cut_texts(value, limit), ensure_ascii=False, default=str)
 
     def detach(self) -> None:
         """Leave the call's context (once; later calls do nothing)."""
@@ -332,3 +333,14 @@ class LLMInvocation:
 
 def _error_type(error: BaseException) -> str:
     return type(error).__qualname__ or semconv.ERROR_TYPE_OTHER
+
+
+def _cut_texts(value: Any, limit: int) -> Any:
+    """``value`` with every string longer than ``limit`` cut to it."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit]
+    if isinstance(value, dict):
+        return {key: _cut_texts(item, limit) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cut_texts(item, limit) for item in value]
+    return value
