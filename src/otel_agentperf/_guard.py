@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from otel_agentperf._config import read_bool
+from otel_agentperf.environment_variables import OTEL_AGENTPERF_STRICT
+
 _logger = logging.getLogger("otel_agentperf")
 
 
@@ -18,13 +21,17 @@ class ErrorReporter:
 
     __slots__ = ("strict", "_seen")
 
-    def __init__(self, strict: bool = False) -> None:
+    def __init__(self, strict: bool | None = False) -> None:
+        """``strict=None`` reads ``OTEL_AGENTPERF_STRICT`` at each report (helpers used without ``instrument()``)."""
         self.strict = strict
         self._seen: set[str] = set()
 
     def report(self, where: str, error: BaseException) -> None:
         """Log ``error`` raised by telemetry code at ``where``; re-raise it in strict mode."""
-        if self.strict:
+        strict = self.strict
+        if strict is None:
+            strict = read_bool(OTEL_AGENTPERF_STRICT, "strict", None, False)
+        if strict:
             raise error
         if where in self._seen:
             _logger.debug("otel_agentperf internal error in %s", where, exc_info=error)

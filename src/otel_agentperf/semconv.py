@@ -58,6 +58,32 @@ SERVER_PORT: Final = _server.SERVER_PORT
 ERROR_TYPE: Final = _error.ERROR_TYPE
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 
+# --- agents and tools (semantic conventions) ------------------------------------------------------------------------
+GEN_AI_AGENT_NAME: Final = _gen_ai.GEN_AI_AGENT_NAME
+GEN_AI_AGENT_ID: Final = _gen_ai.GEN_AI_AGENT_ID
+GEN_AI_CONVERSATION_ID: Final = _gen_ai.GEN_AI_CONVERSATION_ID
+GEN_AI_TOOL_NAME: Final = _gen_ai.GEN_AI_TOOL_NAME
+GEN_AI_TOOL_TYPE: Final = _gen_ai.GEN_AI_TOOL_TYPE
+GEN_AI_TOOL_DESCRIPTION: Final = _gen_ai.GEN_AI_TOOL_DESCRIPTION
+GEN_AI_TOOL_CALL_ID: Final = _gen_ai.GEN_AI_TOOL_CALL_ID
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = _gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS
+GEN_AI_TOOL_CALL_RESULT: Final = _gen_ai.GEN_AI_TOOL_CALL_RESULT
+OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+GEN_AI_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+"""Histogram of agent invocation durations, as the GenAI conventions' draft names it (no released constant yet)."""
+GEN_AI_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+"""Histogram of tool execution durations, as the GenAI conventions' draft names it (no released constant yet)."""
+AGENT_BUCKETS: Final = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
+"""Agent runs last longer than single LLM calls: from 0.1 s to about seven minutes."""
+
+# --- the run summary, on the agent run's span -----------------------------------------------------------------------
+AGENTPERF_RUN_PREFIX: Final = "agentperf.run."
+"""Every field of a run summary goes on the run's span as ``agentperf.run.<field>``: ``llm_calls``, ``input_tokens``,
+``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``, ``tool_calls``, ``cache_hits``,
+``cache_misses``, ``retries``, ``errors``, ``duration`` (s), ``cpu_time`` (s, process-wide), ``peak_memory_growth``
+(bytes, process-wide), and when defined ``cache_hit_rate`` and ``prompt_cache_hit_rate`` (0 to 1)."""
+
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
 ERROR_TYPE_OTHER: Final = "_OTHER"
