@@ -6,6 +6,17 @@ live in ``otel_agentperf.instrumentation.<library>`` and are also loaded by ``op
 
 from otel_agentperf.exceptions import AgentPerfError, ConfigurationError
 from otel_agentperf.runs import RunCollector, RunSummary, agent, agent_run
+from otel_agentperf.tools import tool, tool_call
 from otel_agentperf.version import __version__
 
-__all__ = ["AgentPerfError", "ConfigurationError", "RunCollector", "RunSummary", "__version__", "agent", "agent_run"]
+__all__ = [
+    "AgentPerfError",
+    "ConfigurationError",
+    "RunCollector",
+    "RunSummary",
+    "__version__",
+    "agent",
+    "agent_run",
+    "tool",
+    "tool_call",
+]

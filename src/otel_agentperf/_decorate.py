@@ -15,8 +15,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 ScopeFactory = Callable[[tuple[Any, ...], dict[str, Any]], AbstractContextManager[Any]]
 
 
-def decorate(function: F, open_scope: ScopeFactory) -> F:
-    """Wrap ``function`` (sync, async, generator, async generator): each call runs in ``open_scope(args, kwargs)``."""
+def decorate(function: F, open_scope: ScopeFactory, *, keep_result: bool = False) -> F:
+    """Wrap ``function`` (sync, async, generator, async generator): each call runs in ``open_scope(args, kwargs)``.
+
+    With ``keep_result``, the value a sync or async call returns is passed to the entered scope's ``set_result()``.
+    """
     if inspect.isasyncgenfunction(function):
 
         @functools.wraps(function)
@@ -30,8 +33,11 @@ def decorate(function: F, open_scope: ScopeFactory) -> F:
 
         @functools.wraps(function)
         async def coroutine(*args: Any, **kwargs: Any) -> Any:
-            with open_scope(args, kwargs):
-                return await function(*args, **kwargs)
+            with open_scope(args, kwargs) as scope:
+                result = await function(*args, **kwargs)
+                if keep_result:
+                    scope.set_result(result)
+                return result
 
         return coroutine  # type: ignore[return-value]
     if inspect.isgeneratorfunction(function):
@@ -45,7 +51,10 @@ def decorate(function: F, open_scope: ScopeFactory) -> F:
 
     @functools.wraps(function)
     def plain(*args: Any, **kwargs: Any) -> Any:
-        with open_scope(args, kwargs):
-            return function(*args, **kwargs)
+        with open_scope(args, kwargs) as scope:
+            result = function(*args, **kwargs)
+            if keep_result:
+                scope.set_result(result)
+            return result
 
     return plain  # type: ignore[return-value]
