@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv._incubating.attributes import mcp_attributes as _mcp
 from opentelemetry.semconv._incubating.attributes import openai_attributes as _openai
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
 from opentelemetry.semconv.attributes import error_attributes as _error
@@ -74,6 +75,11 @@ GEN_AI_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
 """Histogram of agent invocation durations, as the GenAI conventions' draft names it (no released constant yet)."""
 GEN_AI_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
 """Histogram of tool execution durations, as the GenAI conventions' draft names it (no released constant yet)."""
+MCP_METHOD_NAME: Final = _mcp.MCP_METHOD_NAME
+MCP_CLIENT_OPERATION_DURATION: Final = "mcp.client.operation.duration"
+"""Histogram of MCP request durations on the client side (MCP semantic conventions)."""
+MCP_BUCKETS: Final = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+"""The MCP conventions' advice for ``mcp.*.operation.duration``."""
 AGENT_BUCKETS: Final = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
 """Agent runs last longer than single LLM calls: from 0.1 s to about seven minutes."""
 

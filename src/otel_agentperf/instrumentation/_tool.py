@@ -73,8 +73,9 @@ class ToolTelemetry:
         span_name: str | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: dict[str, AttributeValue] | None = None,
+        also_record: Histogram | None = None,
     ) -> ToolCall:
-        """A tool call to enter with ``with``."""
+        """A tool call to enter with ``with``; ``also_record`` also gets its duration (with ``mcp.method.name``)."""
         start: dict[str, AttributeValue] = {
             semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
             semconv.GEN_AI_TOOL_NAME: name,
@@ -88,7 +89,8 @@ class ToolTelemetry:
                 start[key] = value
         if attributes:
             start.update(attributes)
-        return ToolCall(self, name, span_name or f"{semconv.OPERATION_EXECUTE_TOOL} {name}", kind, start, arguments)
+        span_name = span_name or f"{semconv.OPERATION_EXECUTE_TOOL} {name}"
+        return ToolCall(self, name, span_name, kind, start, arguments, also_record)
 
 
 class ToolCall:
@@ -107,6 +109,7 @@ class ToolCall:
         "_result",
         "_error_type",
         "_error_message",
+        "_also_record",
     )
 
     def __init__(
@@ -117,8 +120,10 @@ class ToolCall:
         kind: SpanKind,
         attributes: dict[str, AttributeValue],
         arguments: Any,
+        also_record: Histogram | None = None,
     ) -> None:
         self.telemetry = telemetry
+        self._also_record = also_record
         self.name = name
         self.span: Span = trace.INVALID_SPAN
         self._span_name = span_name
@@ -185,4 +190,9 @@ class ToolCall:
         if error_type is not None:
             metric[semconv.ERROR_TYPE] = error_type
         self.telemetry.duration.record(duration, metric)
+        if self._also_record is not None:
+            method = self._attributes.get(semconv.MCP_METHOD_NAME)
+            if method is not None:
+                metric[semconv.MCP_METHOD_NAME] = method
+            self._also_record.record(duration, metric)
         record_tool_call(error_type is not None)

@@ -1,0 +1,3 @@
+"""The library and versions the MCP client instrumentor supports."""
+
+_instruments = ("mcp >= 2.0",)
