@@ -1,0 +1,109 @@
+"""OpenTelemetry instrumentation for LangChain tools (langchain-core ``BaseTool``): one span per tool execution.
+
+Usage
+-----
+Zero-code: ``opentelemetry-instrument python app.py`` loads it through the entry point ``agentperf_langchain``. By
+hand::
+
+    from otel_agentperf.instrumentation.langchain import LangChainToolsInstrumentor
+
+    LangChainToolsInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+Configuration: ``capture_content`` (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``) records the tool input and
+output, cut to ``content_max_length`` (``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``); ``tracer_provider``, ``meter_provider``.
+
+What is recorded
+----------------
+The same as the ``tool`` decorator: a span ``execute_tool {tool.name}`` (kind INTERNAL) with
+``gen_ai.operation.name=execute_tool``, ``gen_ai.tool.name``, ``gen_ai.tool.type=function``,
+``gen_ai.tool.description`` and ``gen_ai.tool.call.id`` (when the tool is invoked with a tool call); the metric
+``gen_ai.execute_tool.duration``; a tool call in the current agent run. An exception the tool raises propagates
+unchanged and marks the span with its class. A ``ToolException`` the tool handles itself (``handle_tool_error``)
+returns normally: when the call carried a tool-call id, LangChain returns a ``ToolMessage`` with ``status="error"``,
+which marks the span and metric with ``error.type=tool_error``; without an id the result is a plain string that cannot
+be told from a success, and the call counts as successful.
+
+What is patched
+---------------
+``BaseTool.run`` and ``BaseTool.arun``: ``invoke``, ``ainvoke``, agents and graphs call a tool through them, one call
+each, so every execution gives exactly one span, for tools defined before or after ``instrument()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
+from otel_agentperf.instrumentation._tool import ToolCall, ToolTelemetry
+from otel_agentperf.instrumentation.langchain.package import _instruments
+
+__all__ = ["LangChainToolsInstrumentor"]
+
+_BASE_TOOL = "langchain_core.tools.base"
+_TOOL_ERROR = "tool_error"
+
+
+class LangChainToolsInstrumentor(AgentPerfInstrumentor):
+    """Traces every execution of a LangChain tool."""
+
+    _dependencies = _instruments
+
+    def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
+        tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = ToolTelemetry(tracer, meter, reporter, **kwargs)
+        sync_wrapper, async_wrapper = _wrappers(telemetry)
+        self._patch(_BASE_TOOL, "BaseTool.run", sync_wrapper)
+        self._patch(_BASE_TOOL, "BaseTool.arun", async_wrapper)
+
+
+def _start(telemetry: ToolTelemetry, tool: Any, args: Any, kwargs: Any) -> ToolCall | None:
+    try:
+        name = tool.name
+        if not isinstance(name, str) or not name:
+            return None
+        description = tool.description if isinstance(tool.description, str) and tool.description else None
+        call_id = kwargs.get("tool_call_id")
+        tool_input = args[0] if args else kwargs.get("tool_input")
+        arguments = tool_input if telemetry.capture else None
+        return telemetry.call(
+            name, description=description, call_id=call_id if isinstance(call_id, str) else None, arguments=arguments
+        )
+    except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+        telemetry.reporter.report("langchain tool start", error)
+        return None
+
+
+def _finish(call: ToolCall, output: Any) -> None:
+    try:
+        if getattr(output, "status", None) == "error":
+            call.set_error_result(_TOOL_ERROR, "the tool reported an error")
+        if call.telemetry.capture:
+            call.set_result(getattr(output, "content", output))
+    except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+        call.telemetry.reporter.report("langchain tool result", error)
+
+
+def _wrappers(telemetry: ToolTelemetry) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
+    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        call = _start(telemetry, instance, args, kwargs) if is_instrumentation_enabled() else None
+        if call is None:
+            return wrapped(*args, **kwargs)
+        with call:
+            output = wrapped(*args, **kwargs)
+            _finish(call, output)
+        return output
+
+    async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+        call = _start(telemetry, instance, args, kwargs) if is_instrumentation_enabled() else None
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        with call:
+            output = await wrapped(*args, **kwargs)
+            _finish(call, output)
+        return output
+
+    return sync_wrapper, async_wrapper
