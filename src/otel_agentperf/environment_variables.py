@@ -46,6 +46,23 @@ Cache instrumentors: ``false`` records no ``agentperf.cache.lookup.duration`` hi
 span counts stay). Default ``true``. Keyword argument: ``lookup_duration``.
 """
 
+OTEL_AGENTPERF_RESOURCE_USAGE_PRESET: Final = "OTEL_AGENTPERF_RESOURCE_USAGE_PRESET"
+"""
+.. envvar:: OTEL_AGENTPERF_RESOURCE_USAGE_PRESET
+
+Resource-usage gauges: ``basic`` (default: CPU, memory, peak memory, threads, file descriptors, GC) or ``full``
+(every process instrument, plus ``system.*`` CPU and memory, and GPU gauges when NVML finds a GPU).
+Keyword argument: ``preset``.
+"""
+
+OTEL_AGENTPERF_RESOURCE_USAGE_EXCLUDE: Final = "OTEL_AGENTPERF_RESOURCE_USAGE_EXCLUDE"
+"""
+.. envvar:: OTEL_AGENTPERF_RESOURCE_USAGE_EXCLUDE
+
+Resource-usage gauges: comma-separated glob patterns of instrument names to leave out (``process.paging.*``).
+Keyword argument: ``exclude``.
+"""
+
 OTEL_AGENTPERF_STRICT: Final = "OTEL_AGENTPERF_STRICT"
 """
 .. envvar:: OTEL_AGENTPERF_STRICT

@@ -172,3 +172,9 @@ CACHE_LOOKUP_BUCKETS: Final = (
 )  # fmt: skip
 """From 1 µs (an in-process lookup) through tens of µs (a SQLite-backed diskcache) to the 0.1-10 ms of a Redis round
 trip, and a tail up to one second for a Redis server under load or far away."""
+
+# --- resource usage (what the process conventions do not cover) ----------------------------------------------------
+AGENTPERF_PROCESS_MEMORY_PEAK: Final = "agentperf.process.memory.peak"
+"""Gauge, bytes: the process's peak resident set size since it started (``getrusage`` ``ru_maxrss``)."""
+AGENTPERF_CPYTHON_GC_PAUSE_TIME: Final = "agentperf.cpython.gc.pause.time"
+"""Counter, seconds: total time spent in garbage collections, measured through ``gc.callbacks``."""

@@ -1,0 +1,3 @@
+"""The resource-usage gauges need only psutil, a dependency of this package."""
+
+_instruments: tuple[str, ...] = ()
