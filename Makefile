@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINTED := src tests examples benchmarks
 
-.PHONY: demo test lint typecheck unit benchmark clean
+.PHONY: demo test lint typecheck unit benchmark reliability clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
@@ -33,3 +33,8 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
+
+# The long reliability profile: 10,000 fuzz examples per test (with counts), then the collector-fault figures.
+reliability: $(STAMP)
+	$(BIN)/pytest tests/reliability -p no:cacheprovider --hypothesis-profile=long --hypothesis-show-statistics -q
+	$(BIN)/python benchmarks/collector_faults.py

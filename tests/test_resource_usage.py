@@ -84,6 +84,7 @@ def test_gc_counters_and_pause_time(instrument, metric_reader):
     assert _value(metric_reader, "agentperf.cpython.gc.pause.time") > pause_before
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_child_reports_its_own_process(instrument, metric_reader):
     """After a fork the child's gauges read the child: its memory, not the parent's."""
     instrument(ResourceUsageInstrumentor)

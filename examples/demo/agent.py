@@ -5,8 +5,9 @@ otel_agentperf's instrumentor (entry point ``agentperf_openai``) turns every LLM
 
     OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=... opentelemetry-instrument python agent.py
 
-The only OpenTelemetry code here is the ``invoke_agent`` span around the whole run, so that the LLM calls show up as
-one agent invocation. ``run_demo.py`` starts a fake LLM service and runs this file for you.
+The only telemetry code here is otel_agentperf's ``agent_run`` around the whole run (an ``invoke_agent`` span that
+ends with the run's performance summary) and its ``@tool`` on the tool function. ``run_demo.py`` starts a fake LLM
+service and runs this file for you.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from openai.types.chat import (
     ChatCompletionMessageFunctionToolCallParam,
     ChatCompletionMessageParam,
 )
-from opentelemetry import trace
+
+from otel_agentperf import agent_run, tool
 
 AGENT_NAME = "research-agent"
 CHAT_MODEL = "gpt-4o-mini"
@@ -52,9 +54,8 @@ SEARCH_TOOL: ChatCompletionFunctionToolParam = {
     },
 }
 
-tracer = trace.get_tracer("examples.demo.agent")
 
-
+@tool
 def search_docs(query: str) -> str:
     """The agent's tool: a plain Python function (a real agent would query an index or the web)."""
     passages = [
@@ -135,8 +136,7 @@ async def critique(text: str) -> str:
 
 def run_agent(question: str) -> str:
     """One agent invocation: every LLM call below becomes a child span of ``invoke_agent research-agent``."""
-    attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": AGENT_NAME}
-    with tracer.start_as_current_span(f"invoke_agent {AGENT_NAME}", attributes=attributes), OpenAI() as client:
+    with agent_run(AGENT_NAME) as run, OpenAI() as client:
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": question},
@@ -155,7 +155,13 @@ def run_agent(question: str) -> str:
         print(f"  summarise  -> {title[:60]!r}")
         verdict = asyncio.run(critique(final))
         print(f"  critique   -> {len(verdict.split())} words (async client)")
-        return final
+    summary = run.summary
+    if summary is not None:
+        print(
+            f"  summary    -> {summary.llm_calls} LLM calls, {summary.input_tokens} tokens in,"
+            f" {summary.tool_calls} tool call(s), {summary.retries} retry, {summary.duration:.2f} s"
+        )
+    return final
 
 
 def main() -> None:
