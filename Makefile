@@ -3,15 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Real backends for the end-to-end tests (rotel, Phoenix), in an environment of their own.
+BACKENDS := .venv-backends
+BACKENDS_STAMP := $(BACKENDS)/.installed-stamp
+BACKENDS_REQUIREMENTS := tests/backend_tests/backends-requirements.txt
 LINTED := src tests examples benchmarks
 
-.PHONY: demo test lint typecheck unit benchmark reliability clean
+.PHONY: demo test lint typecheck unit benchmark reliability screenshot clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+
+$(BACKENDS_STAMP): $(BACKENDS_REQUIREMENTS)
+	$(PYTHON) -m venv $(BACKENDS)
+	$(BACKENDS)/bin/python -m pip install --quiet --disable-pip-version-check -r $(BACKENDS_REQUIREMENTS)
+	@touch $(BACKENDS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo/run_demo.py
@@ -25,14 +34,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(BACKENDS_STAMP)
 	$(BIN)/pytest
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 
+# Regenerate docs/agent-trace-phoenix.png: the demo's trace in Phoenix, shot with headless Chromium.
+screenshot: $(STAMP) $(BACKENDS_STAMP)
+	$(BIN)/python -m tests.backend_tests.screenshot docs/agent-trace-phoenix.png
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BACKENDS) .mypy_cache .ruff_cache
 
 # The long reliability profile: 10,000 fuzz examples per test (with counts), then the collector-fault figures.
 reliability: $(STAMP)
