@@ -93,7 +93,7 @@ def test_forked_child_reports_its_own_process(instrument, metric_reader):
     pid = os.fork()
     if pid == 0:  # the child
         try:
-            block = bytearray(96 * 1024 * 1024)
+            block = bytearray(256 * 1024 * 1024)
             time.sleep(0.06)
             usage = _value(metric_reader, "process.memory.usage")
             own = psutil.Process().memory_info().rss
@@ -106,7 +106,7 @@ def test_forked_child_reports_its_own_process(instrument, metric_reader):
     os.waitpid(pid, 0)
     parent = psutil.Process().memory_info().rss
     assert abs(report["usage"] - report["own"]) < 16 * 1024 * 1024
-    assert report["usage"] - parent > 64 * 1024 * 1024
+    assert report["usage"] - parent > 160 * 1024 * 1024
 
 
 def test_basic_preset_is_small(instrument, metric_reader):
