@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import httpx2
-from llm_server import respond
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -37,6 +37,7 @@ def fake_handler(
     on_request: Callable[[httpx2.Request], httpx2.Response | None] | None = None,
 ) -> Callable[[httpx2.Request], httpx2.Response]:
     """A MockTransport handler serving the fake LLM service; ``on_request`` may answer first."""
+    from llm_server import respond  # examples/demo, on the path in tests (conftest) and in backends.run_demo_agent
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         if on_request is not None:
@@ -48,3 +49,10 @@ def fake_handler(
         return httpx2.Response(status, headers=headers, content=content)
 
     return handler
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

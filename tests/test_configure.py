@@ -6,7 +6,6 @@ configure() sets global providers, which a process can do once: each case runs i
 from __future__ import annotations
 
 import logging
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,7 @@ from oteltest.telemetry import get_metric_names, get_span_names
 
 from otel_agentperf.exceptions import ConfigurationError
 from otel_agentperf.sdk import configure
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,15 +31,9 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_configure_exports_agent_spans_and_metrics(tmp_path):
     """configure(endpoint=...) then an agent run with a real openai call: both signals reach the receiver."""
-    port = _free_port()
+    port = free_port()
     handler = AccumulatingHandler()
     sink = HttpSink(handler, logging.getLogger("sink"), port=port)
     sink.start()

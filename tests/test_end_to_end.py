@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from typing import Any
 import pytest
 from oteltest.sink import GrpcSink, HttpSink
 from oteltest.sink.handler import AccumulatingHandler
+
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo"
@@ -46,12 +47,6 @@ def _load_demo_module(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _instrument_command() -> list[str]:
@@ -94,7 +89,7 @@ class Sink:
 @pytest.fixture(params=["grpc", "http/protobuf"])
 def sink(request: pytest.FixtureRequest) -> Iterator[Sink]:
     """An oteltest sink on a free port. It binds all interfaces whatever we ask: only 127.0.0.1 is sent to."""
-    port = _free_port()
+    port = free_port()
     handler = AccumulatingHandler()
     logger = logging.getLogger("oteltest.sink.e2e")
     logger.setLevel(logging.WARNING)  # the sinks log each start at INFO

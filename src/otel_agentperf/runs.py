@@ -27,7 +27,6 @@ process-wide: concurrent runs see each other's use.
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
 from collections import deque
@@ -44,6 +43,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_agentperf import semconv
 from otel_agentperf._decorate import decorate
 from otel_agentperf._guard import ErrorReporter
+from otel_agentperf._process import peak_rss
 from otel_agentperf._runs import RunCounts, RunTally, enter_run, exit_run
 from otel_agentperf._runs import record_cache_lookup as _record_cache_lookup
 from otel_agentperf._runs import record_error as _record_error
@@ -175,7 +175,7 @@ class AgentRun:
         self._span_scope = use_span(self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False)
         self._span_scope.__enter__()
         self._tally, self._token = enter_run()
-        self._started = (time.perf_counter(), time.process_time(), _peak_rss())
+        self._started = (time.perf_counter(), time.process_time(), (peak_rss() or 0))
         return self
 
     def __exit__(
@@ -207,7 +207,7 @@ class AgentRun:
             name=self.name,
             duration=time.perf_counter() - wall,
             cpu_time=time.process_time() - cpu,
-            peak_memory_growth=max(_peak_rss() - peak, 0),
+            peak_memory_growth=max((peak_rss() or 0) - peak, 0),
             error_type=error_type,
             **asdict(counts),
         )
@@ -373,13 +373,3 @@ def _duration_histogram(meter_provider: MeterProvider | None) -> Histogram:
     )
     _histograms[id(meter_provider)] = (meter_provider, histogram)
     return histogram
-
-
-def _peak_rss() -> int:
-    """The process's peak resident set size in bytes, or 0 where it cannot be read."""
-    try:
-        import resource  # noqa: PLC0415 - not on Windows
-    except ImportError:
-        return 0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # bytes on macOS, KiB elsewhere

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "collector-config"
 PROMETHEUS_DIR = CONFIG / "prometheus"
@@ -31,12 +32,6 @@ needs_prometheus = pytest.mark.skipif(
     shutil.which("prometheus") is None or shutil.which("promtool") is None,
     reason="Debian's prometheus package is not installed (.ci/run installs it)",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _get(url: str) -> Any:
@@ -70,7 +65,7 @@ def _rule_expressions() -> dict[str, str]:
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Prometheus scraping the workload every second; its base URL once the workload's metrics are in."""
     directory = tmp_path_factory.mktemp("prometheus")
-    app_port, prometheus_port = _free_port(), _free_port()
+    app_port, prometheus_port = free_port(), free_port()
     workload = subprocess.Popen([sys.executable, str(Path(__file__).with_name("workload.py")), str(app_port)])
     config = directory / "prometheus.yml"
     config.write_text(

