@@ -1,7 +1,8 @@
-"""The contract of the cache and retry-library instrumentors: they never change what the user's code does."""
+"""The contract of the cache, retry-library and tool instrumentors: they never change what the user's code does."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,13 +13,20 @@ import cachetools
 import diskcache
 import pytest
 import tenacity
+from langchain_core.tools import BaseTool
+from langchain_core.tools import tool as langchain_tool
+from mcp import Client, ClientSession
+from mcp.server import MCPServer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from otel_agentperf.instrumentation._cache import CacheRecorder
 from otel_agentperf.instrumentation._retry import RetryRecorder
+from otel_agentperf.instrumentation._tool import ToolCall
 from otel_agentperf.instrumentation.backoff import BackoffInstrumentor
 from otel_agentperf.instrumentation.cachetools import CachetoolsInstrumentor
 from otel_agentperf.instrumentation.diskcache import DiskcacheInstrumentor
+from otel_agentperf.instrumentation.langchain import LangChainToolsInstrumentor
+from otel_agentperf.instrumentation.mcp import MCPInstrumentor
 from otel_agentperf.instrumentation.tenacity import TenacityInstrumentor
 from tests.helpers import metrics_by_name, points
 from tests.retry_tests.helpers import Flaky
@@ -33,13 +41,17 @@ class LibraryCase:
     """One call of the library that the instrumentor records; returns a comparable result."""
     break_recording: Callable[[pytest.MonkeyPatch], None]
     counter: str
-    """The counter each recorded event adds one to."""
+    """The counter (or histogram) each recorded event adds one to."""
     events: int
     """How many events one ``call`` records."""
 
 
 def _break_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(CacheRecorder, "_record", lambda *args: 1 / 0)
+
+
+def _break_tool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ToolCall, "_end", lambda *args: 1 / 0)
 
 
 def _break_retry(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,6 +78,35 @@ def _tenacity_call() -> Any:
 def _backoff_call() -> Any:
     flaky = Flaky(1)
     return backoff.on_exception(backoff.constant, ConnectionError, interval=0, jitter=None)(flaky)(), flaky.calls
+
+
+@langchain_tool
+def _double(x: int) -> int:
+    """Double a number."""
+    return 2 * x
+
+
+def _langchain_call() -> Any:
+    return _double.invoke({"x": 21})
+
+
+def _mcp_server() -> MCPServer:
+    server = MCPServer("contract")
+
+    @server.tool()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    return server
+
+
+def _mcp_call() -> Any:
+    async def call() -> Any:
+        async with Client(_mcp_server()) as client:
+            result = await client.call_tool("add", {"a": 2, "b": 3})
+            return result.is_error, [item.text for item in result.content]
+
+    return asyncio.run(call())
 
 
 CASES = [
@@ -105,6 +146,24 @@ CASES = [
         "agentperf.retries",
         1,
     ),
+    LibraryCase(
+        "langchain",
+        LangChainToolsInstrumentor,
+        lambda: [(BaseTool, "run"), (BaseTool, "arun")],
+        _langchain_call,
+        _break_tool,
+        "gen_ai.execute_tool.duration",
+        1,
+    ),
+    LibraryCase(
+        "mcp",
+        MCPInstrumentor,
+        lambda: [(ClientSession, "call_tool")],
+        _mcp_call,
+        _break_tool,
+        "gen_ai.execute_tool.duration",
+        1,
+    ),
 ]
 
 
@@ -135,7 +194,10 @@ def test_double_instrument_records_once(case, instrument, metric_reader, caplog)
         instrument(case.instrumentor)
     case.call()
     assert "already instrumented" in caplog.text
-    assert sum(point.value for point in points(metric_reader, case.counter)) == case.events
+    assert (
+        sum(getattr(point, "value", None) or point.count for point in points(metric_reader, case.counter))
+        == case.events
+    )
 
 
 def test_suppression_is_honoured(case, instrument, metric_reader):
