@@ -19,7 +19,8 @@ Each execution is a span ``execute_tool {gen_ai.tool.name}`` (kind INTERNAL) wit
 unchanged). Its duration goes to ``gen_ai.execute_tool.duration``, and the current agent run counts it. Arguments
 (``gen_ai.tool.call.arguments``) and results (``gen_ai.tool.call.result``) are recorded only when content capture is on
 (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), as JSON cut to ``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``.
-Decorated generators are timed over their whole iteration; their items are not recorded.
+Decorated generators are timed over their whole iteration; their items are not recorded, and a consumer that stops
+early ends the call normally.
 """
 
 from __future__ import annotations

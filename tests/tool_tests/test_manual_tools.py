@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from otel_agentperf import agent_run, tool, tool_call
+from otel_agentperf import agent, agent_run, tool, tool_call
 from otel_agentperf.exceptions import ConfigurationError
 from tests.helpers import one_span, points
 
@@ -113,3 +115,145 @@ def test_bad_name_is_a_configuration_error():
     """An empty tool name is refused when the tool is declared."""
     with pytest.raises(ConfigurationError, match="non-empty string"):
         tool(name="")
+
+
+def test_generator_tools_iterated_in_turns_keep_the_consumer_context_clean(providers, span_exporter):
+    """Between items the consumer is not inside the tool's span, and zip() over two tools leaves no span behind."""
+    tracer = providers["tracer_provider"].get_tracer("consumer")
+
+    @tool(**providers)
+    def letters():
+        with tracer.start_as_current_span("inside"):
+            pass
+        yield from "ab"
+
+    @tool(**providers)
+    def numbers():
+        yield from (1, 2, 3)
+
+    with tracer.start_as_current_span("consumer") as consumer:
+        for _pair in zip(letters(), numbers(), strict=False):
+            assert trace.get_current_span() is consumer
+            with tracer.start_as_current_span("between"):
+                pass
+        assert trace.get_current_span() is consumer
+    assert trace.get_current_span() is trace.INVALID_SPAN
+    spans = {span.name: span for span in span_exporter.get_finished_spans()}
+    consumer_id = spans["consumer"].context.span_id
+    assert spans["between"].parent.span_id == consumer_id
+    assert spans["execute_tool letters"].parent.span_id == consumer_id
+    assert spans["execute_tool numbers"].parent.span_id == consumer_id
+    assert spans["inside"].parent.span_id == spans["execute_tool letters"].context.span_id
+
+
+def test_generator_tool_closed_early_ends_without_error(providers, span_exporter):
+    """A consumer that stops early ends the tool's span normally: stopping is not a failure of the tool."""
+    closed = []
+
+    @tool(**providers)
+    def endless():
+        try:
+            yield from iter(int, 1)
+        finally:
+            closed.append(True)
+
+    for item in endless():
+        if item == 0:
+            break
+    assert closed == [True]
+    span = one_span(span_exporter)
+    assert span.status.status_code is StatusCode.UNSET
+    assert "error.type" not in span.attributes
+
+
+def test_send_and_throw_reach_a_generator_tool(providers, span_exporter):
+    """send() and throw() pass through the wrapper as through yield from; the return value stays the same."""
+
+    @tool(**providers)
+    def accumulate():
+        total = 0
+        while True:
+            try:
+                value = yield total
+            except ValueError:
+                return total
+            total += value
+
+    generator = accumulate()
+    assert next(generator) == 0
+    assert generator.send(2) == 2
+    assert generator.send(3) == 5
+    with pytest.raises(StopIteration) as stopped:
+        generator.throw(ValueError("done"))
+    assert stopped.value.value == 5
+    assert one_span(span_exporter).status.status_code is StatusCode.UNSET
+
+
+async def test_asend_and_athrow_reach_an_async_generator_tool(providers, span_exporter):
+    """asend() and athrow() reach the wrapped async generator; an exception it does not handle fails the span."""
+
+    @tool(**providers)
+    async def echo():
+        value = None
+        while True:
+            try:
+                value = yield value
+            except KeyError:
+                value = "recovered"
+
+    generator = echo()
+    assert await generator.asend(None) is None
+    assert await generator.asend("x") == "x"
+    assert await generator.athrow(KeyError("k")) == "recovered"
+    with pytest.raises(RuntimeError, match="stop"):
+        await generator.athrow(RuntimeError("stop"))
+    span = one_span(span_exporter)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "RuntimeError"
+
+
+async def test_async_generator_tools_in_concurrent_tasks_keep_their_parents(providers, span_exporter):
+    """Two tasks iterate async generator tools in turns: each tool's span and children stay in its own task's tree."""
+    tracer = providers["tracer_provider"].get_tracer("consumer")
+
+    @tool(**providers)
+    async def ticks(label: str):
+        for index in range(3):
+            with tracer.start_as_current_span(f"tick {label}"):
+                await asyncio.sleep(0)
+            yield index
+
+    async def consume(label: str) -> None:
+        with tracer.start_as_current_span(f"task {label}") as task_span:
+            async for _ in ticks(label):
+                assert trace.get_current_span() is task_span
+                await asyncio.sleep(0)
+
+    await asyncio.gather(consume("a"), consume("b"))
+    spans = span_exporter.get_finished_spans()
+    by_id = {span.context.span_id: span for span in spans}
+    for label in "ab":
+        ticks_of_label = [span for span in spans if span.name == f"tick {label}"]
+        assert len(ticks_of_label) == 3
+        tool_span = by_id[ticks_of_label[0].parent.span_id]
+        assert {by_id[span.parent.span_id].name for span in ticks_of_label} == {"execute_tool ticks"}
+        assert len({span.parent.span_id for span in ticks_of_label}) == 1
+        assert by_id[tool_span.parent.span_id].name == f"task {label}"
+
+
+def test_generator_agent_counts_only_its_own_work(providers):
+    """A generator agent's run counts the tool calls of its body, not those the consumer makes between items."""
+    runs = []
+
+    @agent("streaming", on_end=runs.append, **providers)
+    def steps():
+        for _ in range(2):
+            with tool_call("inner", **providers):
+                pass
+            yield
+
+    for _ in steps():
+        with tool_call("outer", **providers):
+            pass
+    (summary,) = runs
+    assert summary.tool_calls == 2
