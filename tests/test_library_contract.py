@@ -11,6 +11,7 @@ from typing import Any
 import backoff
 import cachetools
 import diskcache
+import langchain_core.tools.base as langchain_tool_base
 import pytest
 import tenacity
 from langchain_core.tools import BaseTool
@@ -149,7 +150,7 @@ CASES = [
     LibraryCase(
         "langchain",
         LangChainToolsInstrumentor,
-        lambda: [(BaseTool, "run"), (BaseTool, "arun")],
+        lambda: [(BaseTool, "run"), (BaseTool, "arun"), (langchain_tool_base, "_format_output")],
         _langchain_call,
         _break_tool,
         "gen_ai.execute_tool.duration",

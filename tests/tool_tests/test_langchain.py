@@ -21,6 +21,10 @@ def _fail(reason: str) -> str:
     raise ToolException(reason)
 
 
+async def _afail(reason: str) -> str:
+    raise ToolException(reason)
+
+
 @pytest.mark.parametrize("style", ["invoke", "run"])
 def test_sync_call_is_one_span(style, instrument, span_exporter, metric_reader):
     """invoke() (which calls run()) and run() each give exactly one execute_tool span and one metric point."""
@@ -73,6 +77,39 @@ def test_handled_error_with_call_id_is_a_tool_error(instrument, span_exporter):
     assert message.status == "error"
     span = one_span(span_exporter)
     assert span.attributes["error.type"] == "tool_error"
+
+
+@pytest.mark.parametrize("style", ["invoke", "ainvoke"])
+async def test_handled_error_without_call_id_is_a_tool_error(style, instrument, span_exporter, metric_reader):
+    """handle_tool_error without a tool call returns a plain string, yet the span and metric say tool_error."""
+    failing = StructuredTool.from_function(
+        _fail, coroutine=_afail, name="fail", description="Fails.", handle_tool_error=True
+    )
+    instrument(LangChainToolsInstrumentor)
+    result = getattr(failing, style)({"reason": "bad"})
+    if style == "ainvoke":
+        result = await result
+    assert result == "bad"
+    span = one_span(span_exporter)
+    assert span.status.status_code is StatusCode.ERROR and span.attributes["error.type"] == "tool_error"
+    (point,) = points(metric_reader, "gen_ai.execute_tool.duration")
+    assert point.attributes["error.type"] == "tool_error"
+
+
+def test_handled_error_of_an_inner_tool_does_not_mark_the_outer_one(instrument, span_exporter):
+    """A tool that calls another tool whose error is handled: only the inner call is marked."""
+    inner = StructuredTool.from_function(_fail, name="inner", description="Fails.", handle_tool_error=True)
+
+    def outer_body(reason: str) -> str:
+        return "outer saw: " + inner.invoke({"reason": reason})
+
+    outer = StructuredTool.from_function(outer_body, name="outer", description="Calls inner.")
+    instrument(LangChainToolsInstrumentor)
+    assert outer.invoke({"reason": "x"}) == "outer saw: x"
+    spans = {span.name: span for span in span_exporter.get_finished_spans()}
+    assert spans["execute_tool inner"].attributes["error.type"] == "tool_error"
+    assert "error.type" not in spans["execute_tool outer"].attributes
+    assert spans["execute_tool outer"].status.status_code is StatusCode.UNSET
 
 
 def test_uninstrument_restores(instrument, span_exporter):

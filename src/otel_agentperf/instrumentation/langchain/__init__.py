@@ -18,20 +18,22 @@ The same as the ``tool`` decorator: a span ``execute_tool {tool.name}`` (kind IN
 ``gen_ai.operation.name=execute_tool``, ``gen_ai.tool.name``, ``gen_ai.tool.type=function``,
 ``gen_ai.tool.description`` and ``gen_ai.tool.call.id`` (when the tool is invoked with a tool call); the metric
 ``gen_ai.execute_tool.duration``; a tool call in the current agent run. An exception the tool raises propagates
-unchanged and marks the span with its class. A ``ToolException`` the tool handles itself (``handle_tool_error``)
-returns normally: when the call carried a tool-call id, LangChain returns a ``ToolMessage`` with ``status="error"``,
-which marks the span and metric with ``error.type=tool_error``; without an id the result is a plain string that cannot
-be told from a success, and the call counts as successful.
+unchanged and marks the span with its class. A ``ToolException`` or validation error the tool handles itself
+(``handle_tool_error``, ``handle_validation_error``) returns normally, but LangChain marks the output's status as an
+error: that marks the span and metric with ``error.type=tool_error``, whether or not the call carried a tool-call id.
 
 What is patched
 ---------------
 ``BaseTool.run`` and ``BaseTool.arun``: ``invoke``, ``ainvoke``, agents and graphs call a tool through them, one call
-each, so every execution gives exactly one span, for tools defined before or after ``instrument()``.
+each, so every execution gives exactly one span, for tools defined before or after ``instrument()``. The module
+function ``_format_output``, which ``run`` and ``arun`` call with the output's status, tells a handled error from a
+success; where a LangChain version lacks it, a handled error is still seen on a ``ToolMessage`` (calls with an id).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
@@ -45,6 +47,9 @@ __all__ = ["LangChainToolsInstrumentor"]
 
 _BASE_TOOL = "langchain_core.tools.base"
 _TOOL_ERROR = "tool_error"
+_STATUS_POSITION = 4  # _format_output(content, artifact, tool_call_id, name, status)
+
+_current_call: ContextVar[ToolCall | None] = ContextVar("agentperf_langchain_tool_call", default=None)
 
 
 class LangChainToolsInstrumentor(AgentPerfInstrumentor):
@@ -58,6 +63,7 @@ class LangChainToolsInstrumentor(AgentPerfInstrumentor):
         sync_wrapper, async_wrapper = _wrappers(telemetry)
         self._patch(_BASE_TOOL, "BaseTool.run", sync_wrapper)
         self._patch(_BASE_TOOL, "BaseTool.arun", async_wrapper)
+        self._patch(_BASE_TOOL, "_format_output", _format_output_wrapper(reporter))
 
 
 def _start(telemetry: ToolTelemetry, tool: Any, args: Any, kwargs: Any) -> ToolCall | None:
@@ -77,10 +83,29 @@ def _start(telemetry: ToolTelemetry, tool: Any, args: Any, kwargs: Any) -> ToolC
         return None
 
 
+def _format_output_wrapper(reporter: ErrorReporter) -> Callable[..., Any]:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        output = wrapped(*args, **kwargs)
+        try:
+            status = args[_STATUS_POSITION] if len(args) > _STATUS_POSITION else kwargs.get("status")
+            call = _current_call.get()
+            if status == "error" and call is not None:
+                _mark_tool_error(call)
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            reporter.report("langchain tool status", error)
+        return output
+
+    return wrapper
+
+
+def _mark_tool_error(call: ToolCall) -> None:
+    call.set_error_result(_TOOL_ERROR, "the tool handled an error and returned its message")
+
+
 def _finish(call: ToolCall, output: Any) -> None:
     try:
         if getattr(output, "status", None) == "error":
-            call.set_error_result(_TOOL_ERROR, "the tool reported an error")
+            _mark_tool_error(call)
         if call.telemetry.capture:
             call.set_result(getattr(output, "content", output))
     except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
@@ -92,18 +117,26 @@ def _wrappers(telemetry: ToolTelemetry) -> tuple[Callable[..., Any], Callable[..
         call = _start(telemetry, instance, args, kwargs) if is_instrumentation_enabled() else None
         if call is None:
             return wrapped(*args, **kwargs)
-        with call:
-            output = wrapped(*args, **kwargs)
-            _finish(call, output)
+        token = _current_call.set(call)
+        try:
+            with call:
+                output = wrapped(*args, **kwargs)
+                _finish(call, output)
+        finally:
+            _current_call.reset(token)
         return output
 
     async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
         call = _start(telemetry, instance, args, kwargs) if is_instrumentation_enabled() else None
         if call is None:
             return await wrapped(*args, **kwargs)
-        with call:
-            output = await wrapped(*args, **kwargs)
-            _finish(call, output)
+        token = _current_call.set(call)
+        try:
+            with call:
+                output = await wrapped(*args, **kwargs)
+                _finish(call, output)
+        finally:
+            _current_call.reset(token)
         return output
 
     return sync_wrapper, async_wrapper
