@@ -5,7 +5,10 @@ Variants, each timed over the same cachetools ``LRUCache`` hit, interleaved roun
 - ``sdk-work``: the bare lookup plus what the instrumentation records, made directly with the SDK (one counter add
   and one histogram record with the same attributes): the floor for any instrumentation emitting these metrics;
 - ``ours``: with ``CachetoolsInstrumentor``; ``ours-no-duration``: with ``lookup_duration=False``;
-- ``ours-in-span``: ``ours`` while a recording span is current (the span's hit counter is updated).
+- ``ours-in-span``: ``ours`` while a recording span is current (the span's hit counter is updated, and the SDK's
+  default ``trace_based`` exemplar filter offers both measurements to its exemplar reservoirs);
+- ``in-span-no-exemplars``: the same with a meter provider whose exemplar filter is ``AlwaysOffExemplarFilter``
+  (``OTEL_METRICS_EXEMPLAR_FILTER=always_off``), which separates the span update from the exemplar sampling.
 
 Also a functools ``lru_cache`` hit with and without ``instrument_cache``, and a diskcache hit. Figures are medians of
 per-round means, in microseconds per lookup, and the ratio to ``bare``. Run ``python benchmarks/cache_overhead.py``.
@@ -23,7 +26,7 @@ from collections.abc import Callable
 
 import cachetools
 import diskcache
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -67,9 +70,13 @@ def cachetools_variants(calls: int, meter_provider: MeterProvider, tracer_provid
     with_duration = CachetoolsInstrumentor()
     without_duration = CachetoolsInstrumentor()
 
-    def instrumented(instrumentor: CachetoolsInstrumentor, **kwargs: object) -> Callable[[], float]:
+    no_exemplars = MeterProvider(metric_readers=[InMemoryMetricReader()], exemplar_filter=AlwaysOffExemplarFilter())
+
+    def instrumented(
+        instrumentor: CachetoolsInstrumentor, provider: MeterProvider = meter_provider, **kwargs: object
+    ) -> Callable[[], float]:
         def run() -> float:
-            instrumentor.instrument(meter_provider=meter_provider, **kwargs)
+            instrumentor.instrument(meter_provider=provider, **kwargs)
             try:
                 return per_call_us(lambda: cache.get("key"), calls)
             finally:
@@ -77,16 +84,20 @@ def cachetools_variants(calls: int, meter_provider: MeterProvider, tracer_provid
 
         return run
 
-    def in_span() -> float:
-        with tracer_provider.get_tracer("bench").start_as_current_span("step"):
-            return instrumented(with_duration)()
+    def in_span(provider: MeterProvider) -> Callable[[], float]:
+        def run() -> float:
+            with tracer_provider.get_tracer("bench").start_as_current_span("step"):
+                return instrumented(with_duration, provider)()
+
+        return run
 
     return {
         "bare": lambda: per_call_us(lambda: cache.get("key"), calls),
         "sdk-work": lambda: per_call_us(sdk_work, calls),
         "ours": instrumented(with_duration),
         "ours-no-duration": instrumented(without_duration, lookup_duration=False),
-        "ours-in-span": in_span,
+        "ours-in-span": in_span(meter_provider),
+        "in-span-no-exemplars": in_span(no_exemplars),
     }
 
 
@@ -118,7 +129,7 @@ def other_variants(calls: int, meter_provider: MeterProvider, directory: str) ->
 def report(title: str, figures: dict[str, float], baseline: str) -> None:
     print(title)
     for name, value in figures.items():
-        print(f"  {name:<18} {value:8.2f} µs  {value / figures[baseline]:6.1f}x {baseline}")
+        print(f"  {name:<20} {value:8.2f} µs  {value / figures[baseline]:6.1f}x {baseline}")
 
 
 def main() -> None:
