@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,3 +58,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, what: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 10) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``; raise if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or (process is not None and process.poll() is not None):
+                raise RuntimeError(f"{what} did not start on port {port}") from None
+            time.sleep(0.05)

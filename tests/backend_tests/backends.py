@@ -4,7 +4,6 @@ collector), from the ``.venv-backends`` environment that ``make test`` creates, 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKENDS_PYTHON = ROOT / ".venv-backends" / "bin" / "python"
@@ -92,15 +91,7 @@ def rotel(export_to: str, log_path: Path) -> Iterator[str]:
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", grpc_port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("rotel did not start") from None
-                time.sleep(0.05)
+        wait_for_port(grpc_port, "rotel", process)
         yield f"http://127.0.0.1:{grpc_port}"
     finally:
         process.terminate()

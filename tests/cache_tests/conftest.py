@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for_port
 
 
 def _redis_server_binary() -> str | None:
@@ -32,16 +30,11 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     directory: Path = tmp_path_factory.mktemp("redis")
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     server = subprocess.Popen([*command, "--dir", str(directory)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.05)
+    try:
+        wait_for_port(port, "redis-server", server)
+    except RuntimeError:
+        server.kill()
+        raise
     yield port
     server.terminate()
     server.wait(timeout=10)

@@ -2,7 +2,10 @@
 
 Each example serves a spoiled response (or stream) to the real SDK client, calls it once with instrumentation
 suppressed and once instrumented, and compares the outcomes: the same value (by ``repr``) or the same exception type
-and message. Strict mode is on, so an error inside the instrumentation would surface as a different outcome.
+and message. Strict mode is on, so an error inside the instrumentation would surface as a different outcome. The
+instrumented call's telemetry must stay sound whatever the body: exactly one ended span, ERROR with the exception's
+class exactly when the call raised, and token counts that are non-negative integers or absent (never a value taken
+from a field of the wrong type).
 ``make reliability`` runs the ``long`` profile (10,000 examples per test) and prints the counts.
 """
 
@@ -18,6 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.trace import StatusCode
 
 from tests.llm_drivers import DRIVERS, LLMDriver
 from tests.reliability.fuzz_bodies import spoiled, spoiled_stream, valid_reply
@@ -69,7 +73,22 @@ def _assert_same(driver: LLMDriver, client: Any, stream: bool, span_exporter: An
         bare = _outcome(lambda: driver.call(client, stream=stream))
     traced = _outcome(lambda: driver.call(client, stream=stream))
     assert traced == bare
+    _assert_sound_telemetry(traced, span_exporter.get_finished_spans())
     span_exporter.clear()
+
+
+def _assert_sound_telemetry(outcome: tuple[str, ...], spans: Any) -> None:
+    (span,) = spans
+    assert span.end_time is not None
+    if outcome[0] == "raised":
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.attributes["error.type"] == outcome[1]
+    else:
+        assert span.status.status_code is not StatusCode.ERROR
+        assert "error.type" not in span.attributes
+    for key, value in span.attributes.items():
+        if key.startswith("gen_ai.usage."):
+            assert type(value) is int and value >= 0, (key, value)
 
 
 @given(data=st.data())

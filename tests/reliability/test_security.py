@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from oteltest.sink import HttpSink
 from oteltest.sink.handler import RequestHandler
 
+from tests.helpers import free_port, wait_for_port
 from tests.llm_drivers import API_KEY, DRIVERS, PROMPT, LLMDriver
 from tests.reliability.test_fuzz import _outcome
 
@@ -40,20 +39,11 @@ class RawHandler(RequestHandler):  # type: ignore[misc]
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[int, RawHandler]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     handler = RawHandler()
     sink = HttpSink(handler, logging.getLogger("sink"), port=port)
     sink.start()
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the OTLP receiver did not start"
-            time.sleep(0.05)
+    wait_for_port(port, "the OTLP receiver")
     yield port, handler
     sink.stop()
 

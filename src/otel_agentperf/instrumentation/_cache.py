@@ -19,8 +19,9 @@ threads at once may miss an increment (read, then write); the metrics are exact.
 The two metric points dominate the cost (``benchmarks/cache_overhead.py``): ``lookup_duration=False`` (or
 ``OTEL_AGENTPERF_CACHE_LOOKUP_DURATION=false``) drops the histogram. Inside a sampled span the SDK's default exemplar
 filter (``trace_based``) also offers each point to its exemplar reservoir, which costs more than the span's counter
-update; ``OTEL_METRICS_EXEMPLAR_FILTER=always_off`` turns exemplars off for the whole process. A lookup that raises (a connection error, an
-unhashable key) is not counted: it is neither a hit nor a miss.
+update; ``OTEL_METRICS_EXEMPLAR_FILTER=always_off`` turns exemplars off for the whole process.
+
+A lookup that raises (a connection error, an unhashable key) is not counted: it is neither a hit nor a miss.
 """
 
 from __future__ import annotations
