@@ -9,7 +9,8 @@ The header ``x-fake-fault`` injects failures:
 - ``always:<status>``: every attempt gets ``<status>``;
 - ``malformed``: a 200 whose body is not JSON.
 
-A chat request's ``max_completion_tokens`` sets the answer's exact length in words (one word, one stream chunk).
+A chat request's ``max_completion_tokens`` sets the answer's exact length in words (one word, one stream chunk). A
+request for structured output (a ``json_schema`` response format) is answered with a JSON object that fits the schema.
 
 ``respond()`` is the whole service as a function, so that an ``httpx2.MockTransport`` can serve it in process;
 ``serve()`` runs it on a loopback port. ``python llm_server.py --port 8000`` serves in the foreground.
@@ -119,6 +120,33 @@ def _answer(messages: list[dict[str, Any]]) -> str:
     return f"Here is what I found about: {text[:120]}"
 
 
+def _sample(schema: Any, definitions: dict[str, Any]) -> Any:
+    """A value that fits the JSON schema ``schema`` (the subset structured outputs use)."""
+    if not isinstance(schema, dict):
+        return None
+    if "$ref" in schema:
+        return _sample(definitions.get(str(schema["$ref"]).rsplit("/", 1)[-1]), definitions)
+    if "anyOf" in schema:
+        return _sample(schema["anyOf"][0], definitions)
+    if "enum" in schema:
+        return schema["enum"][0]
+    samples = {"string": "fake", "integer": 1, "number": 1.5, "boolean": True, "null": None}
+    kind = schema.get("type")
+    if kind == "array":
+        return [_sample(schema.get("items"), definitions)]
+    if kind == "object":
+        return {name: _sample(value, definitions) for name, value in (schema.get("properties") or {}).items()}
+    return samples.get(str(kind))
+
+
+def _structured(response_format: Any) -> str | None:
+    """The JSON answer to a request for a ``json_schema`` format, else ``None``."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    schema = response_format.get("schema") or (response_format.get("json_schema") or {}).get("schema") or {}
+    return json.dumps(_sample(schema, schema.get("$defs") or {}))
+
+
 def _chat(request: dict[str, Any], chunk_delay: float) -> Reply:
     model = str(request.get("model", "gpt-fake")) + MODEL_SUFFIX
     messages = request.get("messages") or []
@@ -131,7 +159,9 @@ def _chat(request: dict[str, Any], chunk_delay: float) -> Reply:
         message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call]}
         words, finish = [], "tool_calls"
     else:
-        words = _fill(_words(_answer(messages)), request.get("max_completion_tokens"))
+        structured = _structured(request.get("response_format"))
+        answer = _answer(messages) if structured is None else structured
+        words = _fill(_words(answer), request.get("max_completion_tokens"))
         message, finish = {"role": "assistant", "content": " ".join(words)}, "stop"
     usage = {
         "prompt_tokens": prompt,
@@ -163,7 +193,8 @@ def _responses(request: dict[str, Any], chunk_delay: float) -> Reply:
     model = str(request.get("model", "gpt-fake")) + MODEL_SUFFIX
     input_value = request.get("input")
     text = input_value if isinstance(input_value, str) else json.dumps(input_value)
-    words = _words(f"Summary: {text[:120]}")
+    structured = _structured((request.get("text") or {}).get("format"))
+    words = _words(f"Summary: {text[:120]}" if structured is None else structured)
     prompt, cached = _usage(_prompt_tokens(request))
     usage = {
         "input_tokens": prompt,

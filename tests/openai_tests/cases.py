@@ -23,8 +23,12 @@ def _patched() -> list[tuple[Any, str]]:
     return [
         (completions.Completions, "create"),
         (completions.AsyncCompletions, "create"),
+        (completions.Completions, "parse"),
+        (completions.AsyncCompletions, "parse"),
         (responses.Responses, "create"),
         (responses.AsyncResponses, "create"),
+        (responses.Responses, "parse"),
+        (responses.AsyncResponses, "parse"),
         (embeddings.Embeddings, "create"),
         (embeddings.AsyncEmbeddings, "create"),
         (_base_client.SyncAPIClient, "_sleep_for_retry"),

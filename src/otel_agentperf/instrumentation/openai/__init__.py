@@ -23,9 +23,10 @@ Configuration (keyword argument, environment variable, default)
 What is patched
 ---------------
 ``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources (so also
-their ``with_raw_response`` forms, whose responses pass through untouched), and the clients' ``_sleep_for_retry``,
-which the SDK calls before each of its own retries. ``chat.completions.stream()`` and ``responses.stream()`` send
-their request through ``create(stream=True)`` and are traced with it; ``.parse()`` is not covered.
+their ``with_raw_response`` forms, whose responses pass through untouched), ``chat.completions.parse`` and
+``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), and the clients' ``_sleep_for_retry``, which
+the SDK calls before each of its own retries. ``chat.completions.stream()`` and ``responses.stream()`` send their
+request through ``create(stream=True)`` and are traced with it.
 The openai SDK emits no spans of its own, so each call shows up once.
 
 Telemetry
@@ -90,8 +91,9 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
         )
         for module, sync_class, async_class, operation, prepare in targets:
             sync_wrapper, async_wrapper = llm_wrappers(telemetry, operation, prepare)
-            self._patch(f"{_RESOURCES}.{module}", f"{sync_class}.create", sync_wrapper)
-            self._patch(f"{_RESOURCES}.{module}", f"{async_class}.create", async_wrapper)
+            for method in ("create", "parse") if module != "embeddings" else ("create",):
+                self._patch(f"{_RESOURCES}.{module}", f"{sync_class}.{method}", sync_wrapper)
+                self._patch(f"{_RESOURCES}.{module}", f"{async_class}.{method}", async_wrapper)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
         self._patch("openai._base_client", "SyncAPIClient._sleep_for_retry", sync_sleep)
         self._patch("openai._base_client", "AsyncAPIClient._sleep_for_retry", async_sleep)
