@@ -24,8 +24,10 @@ def test_chat_parse_is_one_chat_span_with_json_output(instrumented, client, span
         bare = client.chat.completions.parse(model="gpt-5", messages=MESSAGES, response_format=Forecast)
     assert not span_exporter.get_finished_spans()
     completion = client.chat.completions.parse(model="gpt-5", messages=MESSAGES, response_format=Forecast)
-    assert completion.choices[0].message.parsed == bare.choices[0].message.parsed == Forecast(
-        city="fake", days=1, rain=[True]
+    assert (
+        completion.choices[0].message.parsed
+        == bare.choices[0].message.parsed
+        == Forecast(city="fake", days=1, rain=[True])
     )
     span = one_span(span_exporter)
     assert span.name == "chat gpt-5"
