@@ -306,7 +306,8 @@ def _messages(request: dict[str, Any], chunk_delay: float) -> Reply:
         content: list[dict[str, Any]] = [{"type": "tool_use", "id": "toolu_1", "name": name, "input": {"q": "latest"}}]
         stop_reason = "tool_use"
     else:
-        words = _words(_answer(messages))
+        structured = _structured((request.get("output_config") or {}).get("format"))
+        words = _words(_answer(messages) if structured is None else structured)
         content, stop_reason = [{"type": "text", "text": " ".join(words)}], "end_turn"
     output_tokens = len(words) + 2
     message = {

@@ -24,6 +24,8 @@ def _patched() -> list[tuple[Any, str]]:
     return [
         (messages.Messages, "create"),
         (messages.AsyncMessages, "create"),
+        (messages.Messages, "parse"),
+        (messages.AsyncMessages, "parse"),
         (messages.Messages, "stream"),
         (messages.AsyncMessages, "stream"),
         (_base_client.SyncAPIClient, "_sleep_for_retry"),

@@ -8,7 +8,9 @@ import gc
 import anthropic
 import httpx2
 import pytest
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
+from pydantic import BaseModel
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from tests.helpers import fake_handler, one_span, points
@@ -145,3 +147,30 @@ def test_concurrent_async_calls_keep_their_own_spans(instrumented, span_exporter
     assert len(spans) == 10
     assert all(span.parent is None for span in spans)
     assert len({span.context.span_id for span in spans}) == 10
+
+
+class Verdict(BaseModel):
+    label: str
+    score: float
+
+
+def test_parse_is_one_chat_span_with_json_output(instrumented, span_exporter):
+    """messages.parse() (structured output, not routed through create) gives one chat span with output type json."""
+    instrumented()
+    client = _client(open_telemetry=False)
+    with suppress_instrumentation():
+        bare = client.messages.parse(**REQUEST, output_format=Verdict)
+    parsed = client.messages.parse(**REQUEST, output_format=Verdict)
+    assert parsed.parsed_output == bare.parsed_output == Verdict(label="fake", score=1.5)
+    span = one_span(span_exporter)
+    assert span.name == f"chat {MODEL}"
+    assert span.attributes["gen_ai.output.type"] == "json"
+    assert span.attributes["gen_ai.usage.output_tokens"] == parsed.usage.output_tokens
+
+
+async def test_async_parse(instrumented, span_exporter):
+    """The async messages.parse() is traced the same way."""
+    instrumented()
+    parsed = await _async_client(open_telemetry=False).messages.parse(**REQUEST, output_format=Verdict)
+    assert parsed.parsed_output.label == "fake"
+    assert one_span(span_exporter).attributes["gen_ai.output.type"] == "json"

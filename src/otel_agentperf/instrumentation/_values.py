@@ -46,3 +46,14 @@ def put(attributes: dict[str, AttributeValue], key: str, value: AttributeValue |
     """Set ``key`` only when ``value`` is not ``None``."""
     if value is not None:
         attributes[key] = value
+
+
+_FORMAT_OUTPUT_TYPES = {"text": "text", "json_object": "json", "json_schema": "json"}
+
+
+def output_type(response_format: object) -> str | None:
+    """``gen_ai.output.type`` of a requested format: a class (structured output: ``json``) or a ``{"type": ...}``."""
+    if isinstance(response_format, type):
+        return "json"
+    format_type = field(response_format, "type")
+    return _FORMAT_OUTPUT_TYPES.get(format_type) if type(format_type) is str else None

@@ -16,7 +16,8 @@ Configuration
 
 What is patched
 ---------------
-``messages.create`` (sync and async, streamed or not), ``messages.stream()`` (sync and async: the span starts when
+``messages.create`` (sync and async, streamed or not), ``messages.parse()`` (structured outputs, sync and async,
+``gen_ai.output.type=json``), ``messages.stream()`` (sync and async: the span starts when
 the ``with`` block is entered and ends when the stream is read to its end, closed, or left), and the clients'
 ``_sleep_for_retry``, which the SDK calls before each of its own retries.
 
@@ -61,8 +62,9 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
         telemetry = LLMTelemetry(tracer, meter, settings, reporter)
         operation = Messages((anthropic.Stream, anthropic.AsyncStream))
         sync_create, async_create = llm_wrappers(telemetry, operation)
-        self._patch(_MESSAGES, "Messages.create", sync_create)
-        self._patch(_MESSAGES, "AsyncMessages.create", async_create)
+        for method in ("create", "parse"):
+            self._patch(_MESSAGES, f"Messages.{method}", sync_create)
+            self._patch(_MESSAGES, f"AsyncMessages.{method}", async_create)
         sync_stream, async_stream = stream_manager_wrappers(telemetry, operation)
         self._patch(_MESSAGES, "Messages.stream", sync_stream)
         self._patch(_MESSAGES, "AsyncMessages.stream", async_stream)

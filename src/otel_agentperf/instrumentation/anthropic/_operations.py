@@ -14,7 +14,7 @@ from otel_agentperf import semconv
 from otel_agentperf.instrumentation._attribute_sets import Attributes
 from otel_agentperf.instrumentation._llm import LLMInvocation
 from otel_agentperf.instrumentation._operation import SDKClientOperation
-from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, put
+from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, output_type, put
 
 PROVIDER = "anthropic"
 
@@ -36,6 +36,8 @@ class Messages(SDKClientOperation):
         for name, key in _PARAMETERS:
             put(attributes, key, as_number(kwargs.get(name)))
         put(attributes, semconv.GEN_AI_REQUEST_STOP_SEQUENCES, as_str_list(kwargs.get("stop_sequences")))
+        requested_format = kwargs.get("output_format") or field(kwargs.get("output_config"), "format")
+        put(attributes, semconv.GEN_AI_OUTPUT_TYPE, output_type(requested_format))
         if kwargs.get("stream") is True:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = True
         return attributes

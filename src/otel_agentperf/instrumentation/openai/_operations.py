@@ -14,7 +14,7 @@ from otel_agentperf import semconv
 from otel_agentperf.instrumentation._attribute_sets import Attributes
 from otel_agentperf.instrumentation._llm import LLMInvocation
 from otel_agentperf.instrumentation._operation import SDKClientOperation
-from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, put
+from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, output_type, put
 from otel_agentperf.instrumentation.openai import _content
 
 PROVIDER = "openai"
@@ -26,8 +26,6 @@ _NUMERIC_PARAMETERS = (
     ("presence_penalty", semconv.GEN_AI_REQUEST_PRESENCE_PENALTY),
     ("seed", semconv.GEN_AI_REQUEST_SEED),
 )
-_RESPONSE_FORMAT_TYPES = {"text": "text", "json_object": "json", "json_schema": "json"}
-"""Response format types (``response_format``, ``text.format``) and their ``gen_ai.output.type``."""
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
@@ -57,7 +55,7 @@ class ChatCompletions(_OpenAIOperation):
         choices = as_int(kwargs.get("n"))
         if choices is not None and choices != 1:
             attributes[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = choices
-        put(attributes, semconv.GEN_AI_OUTPUT_TYPE, _output_type(kwargs.get("response_format")))
+        put(attributes, semconv.GEN_AI_OUTPUT_TYPE, output_type(kwargs.get("response_format")))
         return attributes
 
     def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,7 +103,7 @@ class Responses(_OpenAIOperation):
         _common_parameters(attributes, kwargs)
         put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_output_tokens")))
         text_format = kwargs.get("text_format")
-        put(attributes, semconv.GEN_AI_OUTPUT_TYPE, _output_type(text_format or field(kwargs.get("text"), "format")))
+        put(attributes, semconv.GEN_AI_OUTPUT_TYPE, output_type(text_format or field(kwargs.get("text"), "format")))
         return attributes
 
     def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,11 +216,3 @@ def _responses_finish_reasons(response: object, output: object) -> list[str] | N
     if isinstance(output, list) and any(field(item, "type") == "function_call" for item in output):
         return ["tool_call"]
     return ["stop"]
-
-
-def _output_type(response_format: object) -> str | None:
-    """``gen_ai.output.type`` of a response format: a dict with a ``type``, or a class (``parse()``: JSON)."""
-    if isinstance(response_format, type):
-        return "json"
-    format_type = field(response_format, "type")
-    return _RESPONSE_FORMAT_TYPES.get(format_type) if type(format_type) is str else None
