@@ -18,6 +18,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as langchain_tool
 from mcp import Client, ClientSession
 from mcp.server import MCPServer
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from otel_agentperf.instrumentation._cache import CacheRecorder
@@ -210,7 +211,7 @@ def test_suppression_is_honoured(case, instrument, metric_reader):
 
 
 def test_failing_recorder_leaves_the_result_identical(case, instrument, monkeypatch, caplog):
-    """A bug in recording is logged once; the caller gets what it gets without instrumentation."""
+    """A bug in recording is logged once; the caller gets what it gets without instrumentation, in its own context."""
     bare = case.call()
     monkeypatch.setenv("OTEL_AGENTPERF_STRICT", "false")
     instrument(case.instrumentor)
@@ -218,5 +219,6 @@ def test_failing_recorder_leaves_the_result_identical(case, instrument, monkeypa
     with caplog.at_level(logging.DEBUG, logger="otel_agentperf"):
         first, second = case.call(), case.call()
     assert first == second == bare
+    assert trace.get_current_span() is trace.INVALID_SPAN, "the caller's context must be restored"
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "internal error" in r.getMessage()]
     assert len(warnings) == 1

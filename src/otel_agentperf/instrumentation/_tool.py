@@ -161,15 +161,16 @@ class ToolCall:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         duration = default_timer() - self._started
+        if self._token is not None:
+            # Apart from recording: whatever fails there, the caller's context is restored.
+            otel_context.detach(self._token)  # type: ignore[arg-type]
+            self._token = None
         try:
             self._end(error, duration)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller
             self.telemetry.reporter.report("tool call end", failure)
 
     def _end(self, error: BaseException | None, duration: float) -> None:
-        if self._token is not None:
-            otel_context.detach(self._token)  # type: ignore[arg-type]
-            self._token = None
         error_type = type(error).__qualname__ if error is not None else self._error_type
         span = self.span
         if span.is_recording():
