@@ -176,7 +176,7 @@ def metric_summary(name: str, points: list[MetricPoint]) -> str:
     if name == "gen_ai.client.operation.time_to_first_chunk":
         return histogram_summary(points, "stream")
     if name == "gen_ai.client.operation.time_per_output_chunk":
-        return histogram_summary(points, "stream")
+        return histogram_summary(points, "chunk")
     if name == "agentperf.retry.backoff.duration":
         return histogram_summary(points, "wait")
     unit = points[0].unit

@@ -34,7 +34,22 @@ def test_consumed_stream_ends_span_with_timing(instrumented, client, span_export
     assert first_chunk.count == 1
     assert first_chunk.sum == pytest.approx(span.attributes["gen_ai.response.time_to_first_chunk"])
     (per_chunk,) = points(metric_reader, "gen_ai.client.operation.time_per_output_chunk")
-    assert per_chunk.count == 1
+    assert per_chunk.count == len(output_chunks) - 1
+    assert per_chunk.attributes["gen_ai.response.model"] == chunks[0].model
+    (duration,) = points(metric_reader, "gen_ai.client.operation.duration")
+    assert 0 < per_chunk.sum < duration.sum - first_chunk.sum + 1e-6
+
+
+def test_chunk_gaps_of_a_long_stream_are_recorded_in_batches(instrumented, client, metric_reader, monkeypatch):
+    """Past GAP_BUFFER gaps a stream records them early; every chunk after the first still gives one point."""
+    monkeypatch.setattr("otel_agentperf.instrumentation._llm.GAP_BUFFER", 3)
+    instrumented()
+    output_chunks = [
+        chunk for chunk in client.chat.completions.create(**STREAM, max_completion_tokens=10) if chunk.choices
+    ]
+    assert len(output_chunks) > 7
+    (per_chunk,) = points(metric_reader, "gen_ai.client.operation.time_per_output_chunk")
+    assert per_chunk.count == len(output_chunks) - 1
 
 
 def test_stream_without_include_usage_reports_no_tokens(instrumented, client, span_exporter, metric_reader):
@@ -100,8 +115,8 @@ def test_abandoned_stream_ends_span_on_garbage_collection(instrumented, client, 
     assert one_span(span_exporter).attributes["agentperf.stream.end"] == "abandoned"
 
 
-def test_stream_error_mid_way_marks_span(instrumented, client, span_exporter):
-    """An exception raised while reading the stream ends the span with ERROR and propagates."""
+def test_stream_error_mid_way_marks_span(instrumented, client, span_exporter, metric_reader):
+    """An exception raised while reading the stream ends the span with ERROR and propagates; chunk gaps carry it."""
 
     class Boom(Exception):
         pass
@@ -112,6 +127,7 @@ def test_stream_error_mid_way_marks_span(instrumented, client, span_exporter):
 
     def failing():
         yield next(original)
+        yield next(original)
         raise Boom("mid-stream")
 
     stream.__wrapped__._iterator = failing()
@@ -121,6 +137,8 @@ def test_stream_error_mid_way_marks_span(instrumented, client, span_exporter):
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "test_stream_error_mid_way_marks_span.<locals>.Boom"
     assert span.attributes["agentperf.stream.end"] == "error"
+    (per_chunk,) = points(metric_reader, "gen_ai.client.operation.time_per_output_chunk")
+    assert per_chunk.count == 1 and per_chunk.attributes["error.type"] == span.attributes["error.type"]
 
 
 def test_stream_content_is_accumulated_when_captured(instrumented, client, span_exporter):

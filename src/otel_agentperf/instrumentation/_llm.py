@@ -9,11 +9,17 @@ response and stream chunks); everything else is here and shared. A call goes thr
 3. :meth:`LLMInvocation.finish` reads the response (or wraps a stream), records metrics and ends the span.
 
 Metrics never depend on sampling; span attributes beyond the sampling ones are built only when the span records.
+
+A stream's chunk gaps (``gen_ai.client.operation.time_per_output_chunk``, one point per chunk after the first) are
+kept in a float array while the stream runs and recorded when it ends, so that each point carries the final
+attributes (response model, ``error.type``) and a chunk costs an append, not a metric record. A stream longer than
+``GAP_BUFFER`` chunks records its gaps in batches of that size, the early ones without a final ``error.type``.
 """
 
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Callable, Mapping
 from timeit import default_timer
 from typing import Any
@@ -28,6 +34,9 @@ from otel_agentperf._runs import current_run, record_llm_call
 from otel_agentperf.instrumentation._attribute_sets import Attributes, MetricAttributes, derive
 from otel_agentperf.instrumentation._operation import LLMOperation, LLMSettings
 from otel_agentperf.instrumentation._retry import RETRY_OWNER_KEY, RetryRecorder, duration_histogram
+
+GAP_BUFFER = 1024
+"""Chunk gaps a stream keeps before it records them (8 bytes each)."""
 
 
 class LLMTelemetry:
@@ -123,6 +132,7 @@ class LLMInvocation:
         "chunk_count",
         "first_chunk_time",
         "last_chunk_time",
+        "chunk_gaps",
         "retry_count",
         "backoff_time",
         "run",
@@ -159,6 +169,7 @@ class LLMInvocation:
         self.chunk_count = 0
         self.first_chunk_time: float | None = None
         self.last_chunk_time = 0.0
+        self.chunk_gaps: array[float] | None = None
         self.retry_count = 0
         self.backoff_time = 0.0
         self.run = current_run()
@@ -187,9 +198,18 @@ class LLMInvocation:
         """Account for one stream chunk (called by the stream proxies for every chunk)."""
         try:
             if self.operation.read_chunk(self, chunk):
-                self.last_chunk_time = now = default_timer()
+                now = default_timer()
                 if self.first_chunk_time is None:
                     self.first_chunk_time = now
+                else:
+                    gaps = self.chunk_gaps
+                    if gaps is None:
+                        self.chunk_gaps = gaps = array("d")
+                    gaps.append(now - self.last_chunk_time)
+                    if len(gaps) >= GAP_BUFFER:
+                        attributes = self.telemetry.metric_sets.get(self.metric_attributes, self.response_model)[0]
+                        self._record_gaps(attributes)
+                self.last_chunk_time = now
                 self.chunk_count += 1
         except Exception as error:  # noqa: BLE001
             self.telemetry.reporter.report(f"{self.operation.name} stream chunk", error)
@@ -260,9 +280,7 @@ class LLMInvocation:
         )
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.start_time, 0.0), attributes)
-            if self.chunk_count > 1:
-                gap = (self.last_chunk_time - self.first_chunk_time) / (self.chunk_count - 1)
-                telemetry.time_per_output_chunk.record(max(gap, 0.0), attributes)
+            self._record_gaps(attributes)
         span = self.span
         if span.is_recording():
             span.set_attributes(self._span_attributes(stream_end))
@@ -272,6 +290,14 @@ class LLMInvocation:
                 span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
             self._emit_content()
         span.end()
+
+    def _record_gaps(self, attributes: Attributes) -> None:
+        gaps = self.chunk_gaps
+        if gaps:
+            record = self.telemetry.time_per_output_chunk.record
+            for gap in gaps:
+                record(gap, attributes)
+            del gaps[:]
 
     def _record_tokens(self, attributes: Attributes, input_set: Attributes, output_set: Attributes) -> None:
         telemetry = self.telemetry

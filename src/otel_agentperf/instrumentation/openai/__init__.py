@@ -33,7 +33,7 @@ Telemetry
 ---------
 A CLIENT span ``{gen_ai.operation.name} {gen_ai.request.model}`` per call, with ``agentperf.retry`` events; metrics
 ``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage``, ``gen_ai.client.operation.time_to_first_chunk``,
-``gen_ai.client.operation.time_per_output_chunk`` (the mean gap of one stream, recorded once per stream),
+``gen_ai.client.operation.time_per_output_chunk`` (one point per output chunk after the first),
 ``gen_ai.client.inference.usage.cache_read.input_tokens`` / ``.cache_write.input_tokens``, ``agentperf.retries`` and
 ``agentperf.retry.backoff.duration``. API keys and headers are never read.
 """
