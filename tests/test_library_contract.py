@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,7 @@ def _cachetools_call() -> Any:
 
 
 def _diskcache_call() -> Any:
-    with diskcache.Cache() as cache:
+    with tempfile.TemporaryDirectory() as directory, diskcache.Cache(directory) as cache:
         cache.set("a", 1)
         return cache.get("a"), cache.get("b", 2)
 
