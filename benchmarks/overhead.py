@@ -8,7 +8,11 @@ Variants, interleaved batch by batch so that drift hits them alike:
   attribute counts), made directly with the SDK: the cost of the telemetry itself, below which no instrumentation
   emitting it can go;
 - ``ours``: the same call with ``OpenAIInstrumentor`` (spans, all its metrics, retries hook), SDK providers with a
-  ``SimpleSpanProcessor`` into a no-op exporter and an ``InMemoryMetricReader`` that is never collected while timing.
+  ``SimpleSpanProcessor`` into a no-op exporter and an ``InMemoryMetricReader`` that is never collected while timing;
+  ``ours-no-gaps``: the same with ``chunk_gaps=False`` (no ``time_per_output_chunk`` point per chunk).
+
+For streams, ``sdk-work`` adds to the call's telemetry one histogram record per chunk, the SDK's price of a
+``time_per_output_chunk`` point.
 
 When the official GenAI instrumentation (``opentelemetry-instrumentation-genai-openai``) is importable, it is measured
 too, as ``official``, with the same providers. Install it in a separate environment: it registers the entry point
@@ -87,6 +91,7 @@ class Bench:
         self.sdk_duration = floor_meter.create_histogram("sdk.duration", unit="s")
         self.sdk_tokens = floor_meter.create_histogram("sdk.tokens", unit="{token}")
         self.sdk_cache = floor_meter.create_counter("sdk.cache", unit="{token}")
+        self.sdk_gaps = floor_meter.create_histogram("sdk.gaps", unit="s")
         self.instrumentor = OpenAIInstrumentor()
         self.official = _official_instrumentor()
         plain = _body(stream=False)
@@ -111,11 +116,14 @@ class Bench:
     def uninstrument(self) -> None:
         self.instrumentor.uninstrument()
 
-    def variants(self) -> dict[str, Any]:
-        """The instrumentors measured, by variant name."""
-        found: dict[str, Any] = {"ours": self.instrumentor}
+    def variants(self) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """The instrumentors measured and their ``instrument()`` options, by variant name."""
+        found: dict[str, tuple[Any, dict[str, Any]]] = {
+            "ours": (self.instrumentor, {}),
+            "ours-no-gaps": (self.instrumentor, {"chunk_gaps": False}),
+        }
         if self.official is not None:
-            found["official"] = self.official
+            found["official"] = (self.official, {})
         return found
 
     # --- one call of each kind ---------------------------------------------------------------------------------
@@ -125,7 +133,7 @@ class Bench:
     async def async_call(self) -> None:
         await self.async_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
 
-    def stream_call(self, chunks: int) -> None:
+    def stream_call(self, chunks: int, per_chunk: Callable[[], None] | None = None) -> None:
         stream = self.client.chat.completions.create(
             model="gpt-4o-mini",
             messages=MESSAGES,  # type: ignore[arg-type]
@@ -134,7 +142,14 @@ class Bench:
             extra_headers={"x-bench-stream": str(chunks)},
         )
         for _ in stream:
-            pass
+            if per_chunk is not None:
+                per_chunk()
+
+    def stream_sdk_work(self, chunks: int) -> None:
+        """The SDK operations for one stream of ``chunks``: the call's, plus one gap record per chunk."""
+        span, token = self._sdk_start()
+        self.stream_call(chunks, lambda: self.sdk_gaps.record(0.02, METRIC_ATTRIBUTES))
+        self._sdk_end(span, token)
 
     def floor(self, call: Callable[[], None]) -> None:
         with self.floor_tracer.start_as_current_span(
@@ -223,6 +238,7 @@ def measure(bench: Bench, rounds: int, batch: int) -> dict[str, dict[str, float]
             "floor": lambda c=chunks: _batch_sync(
                 lambda: bench.floor(lambda: bench.stream_call(c)), max(batch // 4, 5)
             ),
+            "sdk-work": lambda c=chunks: _batch_sync(lambda: bench.stream_sdk_work(c), max(batch // 4, 5)),
         }
     instrumentors = bench.variants()
     names = ["bare", "floor", "sdk-work", *instrumentors]
@@ -236,9 +252,10 @@ def measure(bench: Bench, rounds: int, batch: int) -> dict[str, dict[str, float]
                     if name in variants:
                         samples[kind][name].append(variants[name]())
                     continue
-                instrumentors[name].instrument(**providers)
+                instrumentor, options = instrumentors[name]
+                instrumentor.instrument(**providers, **options)
                 samples[kind][name].append(variants["bare"]())
-                instrumentors[name].uninstrument()
+                instrumentor.uninstrument()
     return {
         kind: {name: statistics.median(values) for name, values in by.items() if values} for kind, by in samples.items()
     }
@@ -283,7 +300,7 @@ def report(
         print(f"{kind:10} {values['bare']:10.1f} {floor_added:10.1f}{cells}")
     short, long = sorted(chunks)
     span = chunks[long] - chunks[short]
-    for name in ("floor", *(name for name in measured if name != "sdk-work")):
+    for name in ("floor", *measured):
         slope = (
             (figures[f"stream{long}"][name] - figures[f"stream{long}"]["bare"])
             - (figures[f"stream{short}"][name] - figures[f"stream{short}"]["bare"])

@@ -28,6 +28,15 @@ stays valid. Default ``8192``.
 Keyword argument: ``content_max_length``.
 """
 
+OTEL_AGENTPERF_CHUNK_GAPS: Final = "OTEL_AGENTPERF_CHUNK_GAPS"
+"""
+.. envvar:: OTEL_AGENTPERF_CHUNK_GAPS
+
+LLM instrumentors: ``false`` records no ``gen_ai.client.operation.time_per_output_chunk``, whose one point per output
+chunk is most of the per-chunk cost of a stream (the SDK's price of a histogram record, paid when the stream ends).
+Time to first chunk and the chunk count stay. Default ``true``. Keyword argument: ``chunk_gaps``.
+"""
+
 OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE: Final = "OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE"
 """
 .. envvar:: OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE

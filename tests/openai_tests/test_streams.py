@@ -9,6 +9,7 @@ import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
+from otel_agentperf.exceptions import ConfigurationError
 from tests.helpers import one_span, points
 from tests.openai_tests.conftest import USER_MESSAGES
 
@@ -197,3 +198,19 @@ def test_stream_helper_goes_through_create(instrumented, client, span_exporter):
     assert span.attributes["agentperf.stream.end"] == "completed"
     assert span.attributes["gen_ai.response.id"] == final.id
     assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+def test_chunk_gaps_can_be_turned_off(instrumented, client, span_exporter, metric_reader):
+    """chunk_gaps=False records no time_per_output_chunk; time to first chunk and the chunk count stay."""
+    instrumented(chunk_gaps=False)
+    chunks = [chunk for chunk in client.chat.completions.create(**STREAM) if chunk.choices]
+    assert len(chunks) > 2
+    assert not points(metric_reader, "gen_ai.client.operation.time_per_output_chunk")
+    assert [point.count for point in points(metric_reader, "gen_ai.client.operation.time_to_first_chunk")] == [1]
+    assert one_span(span_exporter).attributes["agentperf.stream.chunk_count"] == len(chunks)
+
+
+def test_chunk_gaps_setting_is_checked_at_instrument_time(instrumented):
+    """A chunk_gaps that is not a bool is a ConfigurationError from instrument(), not a failure mid-stream."""
+    with pytest.raises(ConfigurationError, match="chunk_gaps"):
+        instrumented(chunk_gaps="no")

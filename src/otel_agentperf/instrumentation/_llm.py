@@ -70,10 +70,14 @@ class LLMTelemetry:
         self.time_to_first_chunk = duration_histogram(
             meter, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, "Time from the request to the first output chunk."
         )
-        self.time_per_output_chunk = duration_histogram(
-            meter,
-            semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK,
-            "Mean time between consecutive output chunks of one stream.",
+        self.time_per_output_chunk = (
+            duration_histogram(
+                meter,
+                semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK,
+                "Time between an output chunk and the one before it.",
+            )
+            if settings.chunk_gaps
+            else None
         )
         self.cache_read_tokens = meter.create_counter(
             semconv.GEN_AI_CLIENT_CACHE_READ_TOKENS,
@@ -201,7 +205,7 @@ class LLMInvocation:
                 now = default_timer()
                 if self.first_chunk_time is None:
                     self.first_chunk_time = now
-                else:
+                elif self.telemetry.time_per_output_chunk is not None:
                     gaps = self.chunk_gaps
                     if gaps is None:
                         self.chunk_gaps = gaps = array("d")
@@ -293,8 +297,9 @@ class LLMInvocation:
 
     def _record_gaps(self, attributes: Attributes) -> None:
         gaps = self.chunk_gaps
-        if gaps:
-            record = self.telemetry.time_per_output_chunk.record
+        histogram = self.telemetry.time_per_output_chunk
+        if gaps and histogram is not None:
+            record = histogram.record
             for gap in gaps:
                 record(gap, attributes)
             del gaps[:]

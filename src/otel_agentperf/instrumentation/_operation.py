@@ -29,6 +29,8 @@ class LLMSettings:
     capture_mode: str = NO_CONTENT
     content_max_length: int = 8192
     stream_include_usage: bool = False
+    chunk_gaps: bool = True
+    """Whether streams record ``time_per_output_chunk`` (one point per output chunk after the first)."""
     capture_content: bool = dataclasses.field(init=False)
     """Whether any content is captured (derived from ``capture_mode``)."""
 

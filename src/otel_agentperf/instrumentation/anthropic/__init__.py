@@ -11,8 +11,9 @@ Zero-code: ``opentelemetry-instrument python app.py`` loads it through the entry
 
 Configuration
 -------------
-``capture_content`` (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``) and ``content_max_length``
-(``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``), as for the OpenAI instrumentor; ``tracer_provider``, ``meter_provider``.
+``capture_content`` (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``content_max_length``
+(``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``) and ``chunk_gaps`` (``OTEL_AGENTPERF_CHUNK_GAPS``), as for the OpenAI
+instrumentor; ``tracer_provider``, ``meter_provider``.
 
 What is patched
 ---------------

@@ -14,6 +14,8 @@ Configuration (keyword argument, environment variable, default)
 - ``capture_content``, ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, ``NO_CONTENT``: record prompts and
   completions (``SPAN_ONLY``, ``EVENT_ONLY``, ``SPAN_AND_EVENT``; ``True`` means ``SPAN_ONLY``).
 - ``content_max_length``, ``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``, ``8192``: longer captured values are cut.
+- ``chunk_gaps``, ``OTEL_AGENTPERF_CHUNK_GAPS``, ``True``: record ``gen_ai.client.operation.time_per_output_chunk``,
+  one point per output chunk after the first (recorded when the stream ends).
 - ``stream_include_usage``, ``OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE``, ``False``: ask streamed chat completions
   for token usage (adds ``stream_options={"include_usage": True}`` unless the call sets ``include_usage`` itself; the
   stream then ends with one chunk whose ``choices`` is empty). Without it such streams report no tokens: none are
