@@ -123,13 +123,13 @@ def configure(
     trace_targets = _otlp_targets("traces", endpoint, protocol) if needs_tracer and not span_exporter else {}
     metric_targets = _otlp_targets("metrics", endpoint, protocol) if needs_meter and not metric_reader else {}
     _warn_on_port_mismatch([*trace_targets.values(), *metric_targets.values()])
+    exporters = [span_exporter] if span_exporter else _span_exporters(trace_targets) if needs_tracer else []
+    readers = [metric_reader] if metric_reader else _metric_readers(metric_targets) if needs_meter else []
     telemetry = Telemetry(tracer_provider, meter_provider, reused=not (needs_tracer or needs_meter))
     resource = _resource(service_name, tracer_provider)
-    if needs_tracer:
-        exporters = [span_exporter] if span_exporter else _span_exporters(trace_targets)
+    if needs_tracer:  # everything is built above, so that a bad setting raises before anything is installed
         telemetry.tracer_provider = _install_tracer_provider(resource, exporters, telemetry.created)
     if needs_meter:
-        readers = [metric_reader] if metric_reader else _metric_readers(metric_targets)
         telemetry.meter_provider = _install_meter_provider(resource, readers, telemetry.created)
     if telemetry.reused:
         _logger.info("OpenTelemetry providers are already set; otel_agentperf only instruments")
