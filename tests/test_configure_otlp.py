@@ -15,6 +15,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,11 @@ trace.get_tracer_provider().force_flush()
 metrics.get_meter_provider().force_flush()
 """
 CONFIGURE = "import otel_agentperf.sdk; otel_agentperf.sdk.configure(instrument=False)"
-QUIET = {
+INSTRUMENTORS = [entry_point.name for entry_point in entry_points(group="opentelemetry_instrumentor")]
+QUIET = {  # only the export path is under test: no instrumentor, no periodic export, no logs
     "OTEL_METRIC_EXPORT_INTERVAL": "600000",
     "OTEL_LOGS_EXPORTER": "none",
-    "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "agentperf_mcp,agentperf_langchain,agentperf_resource_usage",
+    "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ",".join(INSTRUMENTORS),
 }
 
 
