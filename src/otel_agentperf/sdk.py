@@ -223,8 +223,8 @@ def _otlp_target(signal: Signal, endpoint: str | None, protocol: str | None) -> 
     protocol = _protocol(signal, protocol)
     signal_variable = f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT"
     if endpoint:
-        handed: str | None = endpoint if protocol == "grpc" else _with_signal_path(endpoint, signal)
-        url = handed or endpoint
+        url = endpoint if protocol == "grpc" else _with_signal_path(endpoint, signal)
+        handed: str | None = url
     elif os.environ.get(signal_variable):
         handed, url = None, os.environ[signal_variable]
     else:
@@ -268,7 +268,7 @@ def _port(url: str) -> int | None:
 
 
 def _warn_on_port_mismatch(targets: list[_OtlpTarget]) -> None:
-    """One WARNING for every signal whose protocol does not match its endpoint's well-known OTLP port."""
+    """One WARNING naming every signal whose protocol does not match its endpoint's well-known OTLP port."""
     wrong = [
         target
         for target in targets
