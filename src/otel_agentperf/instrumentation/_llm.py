@@ -103,9 +103,7 @@ class LLMTelemetry:
             invocation = LLMInvocation(self, operation, span, attributes, kwargs)
             if self.settings.capture_content and span.is_recording():
                 invocation.add_content(operation.input_content(kwargs))
-            invocation.token = attach(
-                otel_context.set_value(RETRY_OWNER_KEY, invocation, set_span_in_context(span))
-            )
+            invocation.token = attach(otel_context.set_value(RETRY_OWNER_KEY, invocation, set_span_in_context(span)))
             return invocation
         except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
             self.reporter.report(f"{operation.name} start", error)

@@ -8,7 +8,6 @@ defensive: a missing or ill-typed field is left out, never guessed.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Mapping
 from typing import Any
 
@@ -131,8 +130,11 @@ def _parts(content: object) -> list[dict[str, Any]]:
 
 
 def _accumulate_block(invocation: LLMInvocation, event: object, delta: object, block: object) -> None:
-    """Build the output parts from content-block events: a block starts a part, its deltas add text or arguments
-    (JSON text, read into a value when the block stops, as non-streamed responses give it)."""
+    """Build the output parts from content-block events: a block starts a part, its deltas add to it.
+
+    A tool call's arguments arrive as JSON text, read into a value when its block stops, as non-streamed responses
+    give them.
+    """
     if invocation.output_messages is None:
         invocation.output_messages = [{"role": "assistant", "parts": []}]
     parts: list[dict[str, Any]] = invocation.output_messages[0]["parts"]

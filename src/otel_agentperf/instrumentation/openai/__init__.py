@@ -99,7 +99,8 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
                 self._patch(f"{_RESOURCES}.{module}", f"{sync_class}.{method}", sync_wrapper)
                 self._patch(f"{_RESOURCES}.{module}", f"{async_class}.{method}", async_wrapper)
         sync_close, async_close = helper_close_wrappers()
-        for module, helper in (("chat._completions", "ChatCompletionStream"), ("responses._responses", "ResponseStream")):
+        helpers = (("chat._completions", "ChatCompletionStream"), ("responses._responses", "ResponseStream"))
+        for module, helper in helpers:
             self._patch(f"openai.lib.streaming.{module}", f"{helper}.close", sync_close)
             self._patch(f"openai.lib.streaming.{module}", f"Async{helper}.close", async_close)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
