@@ -236,7 +236,7 @@ class AsyncStreamManagerProxy(_StreamManagerProxy):
 
 
 def _close_raw_stream(helper: Any) -> None:
-    raw = getattr(helper, "_raw_stream", None)
+    raw: Any = getattr(helper, "_raw_stream", None)
     if issubclass(type(raw), _StreamProxy):
         raw._self_end(_CLOSED)
 
