@@ -37,10 +37,11 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from opentelemetry.metrics import Histogram, MeterProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider, use_span
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
+from otel_agentperf._contexts import Attached, attach, detach
 from otel_agentperf._decorate import decorate
 from otel_agentperf._guard import ErrorReporter
 from otel_agentperf._process import peak_rss
@@ -158,7 +159,7 @@ class AgentRun:
         self._meter_provider = meter_provider
         self._tally: RunTally | None = None
         self._token: Token[RunTally | None] | None = None
-        self._span_scope: Any = None
+        self._attached: Attached | None = None
         self._started = (0.0, 0.0, 0)
 
     def counts(self) -> RunCounts:
@@ -172,8 +173,7 @@ class AgentRun:
         self.span = tracer.start_span(
             f"{semconv.OPERATION_INVOKE_AGENT} {self.name}", kind=SpanKind.INTERNAL, attributes=self._attributes
         )
-        self._span_scope = use_span(self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False)
-        self._span_scope.__enter__()
+        self._attached = attach(set_span_in_context(self.span))
         self._tally, self._token = enter_run()
         self._started = (time.perf_counter(), time.process_time(), (peak_rss() or 0))
         return self
@@ -182,8 +182,10 @@ class AgentRun:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         assert self._tally is not None and self._token is not None and self.span is not None
+        # Possibly in another context than __enter__'s (a generator stepped from threads or closed by asyncio).
         counts = exit_run(self._tally, self._token)
-        self._span_scope.__exit__(kind, error, traceback)
+        if self._attached is not None:
+            detach(self._attached)
         try:
             self._finish(counts, error)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller

@@ -29,6 +29,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
 from otel_agentperf import semconv
+from otel_agentperf._contexts import Attached, attach, detach
 from otel_agentperf._guard import ErrorReporter
 from otel_agentperf._runs import current_run, record_llm_call
 from otel_agentperf.instrumentation._attribute_sets import Attributes, MetricAttributes, derive
@@ -102,9 +103,7 @@ class LLMTelemetry:
             invocation = LLMInvocation(self, operation, span, attributes, kwargs)
             if self.settings.capture_content and span.is_recording():
                 invocation.add_content(operation.input_content(kwargs))
-            invocation.token = otel_context.attach(
-                otel_context.set_value(RETRY_OWNER_KEY, invocation, set_span_in_context(span))
-            )
+            invocation.token = attach(otel_context.set_value(RETRY_OWNER_KEY, invocation, set_span_in_context(span)))
             return invocation
         except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
             self.reporter.report(f"{operation.name} start", error)
@@ -157,7 +156,7 @@ class LLMInvocation:
         self.span = span
         self.metric_attributes = attributes
         self.start_time = default_timer()
-        self.token: object = None
+        self.token: Attached | None = None
         self.ended = False
         self.response_id: str | None = None
         self.response_model: str | None = None
@@ -260,7 +259,7 @@ class LLMInvocation:
         token, self.token = self.token, None
         if token is not None:
             try:
-                otel_context.detach(token)  # type: ignore[arg-type]
+                detach(token)
             except Exception as error:  # noqa: BLE001
                 self.telemetry.reporter.report(f"{self.operation.name} context", error)
 

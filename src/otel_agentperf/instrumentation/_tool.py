@@ -15,7 +15,6 @@ from timeit import default_timer
 from types import TracebackType
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
@@ -24,8 +23,9 @@ from opentelemetry.util.types import AttributeValue
 from otel_agentperf import environment_variables as env
 from otel_agentperf import semconv
 from otel_agentperf._config import NO_CONTENT, read_capture_mode, read_int
+from otel_agentperf._contexts import Attached, attach, detach
 from otel_agentperf._guard import ErrorReporter
-from otel_agentperf._runs import record_tool_call
+from otel_agentperf._runs import RunTally, count_tool_call, current_run
 from otel_agentperf.instrumentation._retry import duration_histogram
 
 
@@ -58,8 +58,14 @@ class ToolTelemetry:
         return self._capture if self._capture is not None else self._read_capture(None)
 
     def content(self, value: Any) -> str:
-        """``value`` as JSON text (strings as they are), cut to the content length limit."""
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        """``value`` as JSON text (strings as they are; its ``repr`` when not JSON-able), cut to the length limit."""
+        if isinstance(value, str):
+            text = value
+        else:
+            try:
+                text = json.dumps(value, ensure_ascii=False, default=str)
+            except (TypeError, ValueError):  # keys JSON cannot take (tuples), circular references
+                text = repr(value)
         return text[: self._max_length]
 
     def call(
@@ -110,6 +116,7 @@ class ToolCall:
         "_error_type",
         "_error_message",
         "_also_record",
+        "_run",
     )
 
     def __init__(
@@ -130,11 +137,12 @@ class ToolCall:
         self._kind = kind
         self._attributes = attributes
         self._arguments = arguments
-        self._token: object = None
+        self._token: Attached | None = None
         self._started = 0.0
         self._result: Any = None
         self._error_type: str | None = None
         self._error_message: str | None = None
+        self._run: RunTally | None = None
 
     def set_result(self, result: Any) -> None:
         """Keep the tool's result (recorded on the span only with content capture on)."""
@@ -147,13 +155,17 @@ class ToolCall:
 
     def __enter__(self) -> ToolCall:
         telemetry = self.telemetry
+        self._run = current_run()
         try:
             self.span = telemetry.tracer.start_span(self._span_name, kind=self._kind, attributes=self._attributes)
-            if self._arguments is not None and self.span.is_recording() and telemetry.capture:
-                self.span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, telemetry.content(self._arguments))
-            self._token = otel_context.attach(trace.set_span_in_context(self.span))
+            self._token = attach(trace.set_span_in_context(self.span))
         except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
             telemetry.reporter.report("tool call start", error)
+        try:  # the span is current already: whatever the arguments are, the span tree stays the same
+            if self._arguments is not None and self.span.is_recording() and telemetry.capture:
+                self.span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, telemetry.content(self._arguments))
+        except Exception as error:  # noqa: BLE001
+            telemetry.reporter.report("tool call arguments", error)
         self._started = default_timer()
         return self
 
@@ -163,7 +175,7 @@ class ToolCall:
         duration = default_timer() - self._started
         if self._token is not None:
             # Apart from recording: whatever fails there, the caller's context is restored.
-            otel_context.detach(self._token)  # type: ignore[arg-type]
+            detach(self._token)
             self._token = None
         try:
             self._end(error, duration)
@@ -196,4 +208,4 @@ class ToolCall:
             if method is not None:
                 metric[semconv.MCP_METHOD_NAME] = method
             self._also_record.record(duration, metric)
-        record_tool_call(error_type is not None)
+        count_tool_call(self._run, error_type is not None)
