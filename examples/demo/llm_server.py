@@ -12,6 +12,9 @@ The header ``x-fake-fault`` injects failures:
 A chat request's ``max_completion_tokens`` sets the answer's exact length in words (one word, one stream chunk). A
 request for structured output (a ``json_schema`` response format) is answered with a JSON object that fits the schema.
 
+The package ``fake_llm`` beside this file adds Google Gen AI (Gemini API and Vertex AI) and Amazon Bedrock Runtime
+routes in their own wire formats, with the same faults.
+
 ``respond()`` is the whole service as a function, so that an ``httpx2.MockTransport`` can serve it in process;
 ``serve()`` runs it on a loopback port. ``python llm_server.py --port 8000`` serves in the foreground.
 """
@@ -26,6 +29,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from fake_llm import route as provider_route
+
 Headers = dict[str, str]
 Reply = tuple[int, Headers, "bytes | Iterator[bytes]"]
 
@@ -36,6 +41,9 @@ CACHED_BLOCK = 64
 def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: float = 0.0) -> Reply:
     """The reply to one request: status, headers, and a body (bytes, or an iterator of SSE bytes)."""
     headers = {key.lower(): value for key, value in headers.items()}
+    routed = provider_route(path, headers, body, chunk_delay) if method == "POST" else None
+    if routed is not None:
+        return routed
     fault = _fault(headers)
     if fault is not None:
         return fault
