@@ -144,13 +144,11 @@ def _generate(target: Target, request: dict[str, Any]) -> list[dict[str, Any]]:
     started = {"promptTokenCount": usage["promptTokenCount"], "totalTokenCount": usage["promptTokenCount"]}
     pieces = []
     for index, word in enumerate(words):
-        parts = [{"text": word if index == 0 else " " + word}]
-        if index == 0:
-            parts = thought + parts
-        pieces.append({**base, "candidates": [{"content": {"role": "model", "parts": parts}, "index": 0}]})
-        pieces[-1]["usageMetadata"] = started
-    last = {"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": finish, "index": 0}
-    pieces.append({**base, "candidates": [last], "usageMetadata": usage})
+        parts = [*thought, {"text": word}] if index == 0 else [{"text": " " + word}]
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        pieces.append({**base, "candidates": [candidate], "usageMetadata": started})
+    pieces[-1]["candidates"][0]["finishReason"] = finish
+    pieces[-1]["usageMetadata"] = usage
     text = " ".join(words)
     whole = {"content": {"role": "model", "parts": [*thought, {"text": text}]}, "finishReason": finish, "index": 0}
     return [*pieces, {**base, "candidates": [whole], "usageMetadata": usage}]
@@ -167,9 +165,15 @@ def _embed(target: Target, request: dict[str, Any]) -> Reply:
         return json_reply({"predictions": predictions, "metadata": {"billableCharacterCount": 16 * len(instances)}})
     requests = request.get("requests") if target.method == "batchEmbedContents" else [request]
     requests = requests if isinstance(requests, list) else []
-    embeddings = [{"values": vector(i, int(item.get("outputDimensionality") or 8))} for i, item in enumerate(requests)]
+    embeddings = [{"values": vector(i, _dimensions(item))} for i, item in enumerate(requests)]
     tokens = prompt_tokens([item.get("content") for item in requests])
     usage = {"promptTokenCount": tokens, "totalTokenCount": tokens}
     if target.method == "embedContent":
         return json_reply({"embedding": embeddings[0], "usageMetadata": usage})
     return json_reply({"embeddings": embeddings, "usageMetadata": usage})
+
+
+def _dimensions(request: dict[str, Any]) -> int:
+    """The size asked for (the Gemini API's ``outputDimensionality``, Vertex AI's ``embedContentConfig``), else 8."""
+    config = request.get("embedContentConfig") or {}
+    return int(request.get("outputDimensionality") or config.get("outputDimensionality") or 8)
