@@ -5,7 +5,8 @@ It answers OpenAI's ``POST /v1/chat/completions``, ``/v1/responses`` and ``/v1/e
 The header ``x-fake-fault`` injects failures:
 
 - ``retry-once:<status>``: the first attempt (``x-stainless-retry-count: 0``) gets ``<status>`` with
-  ``retry-after-ms: 20``, the retry succeeds;
+  ``retry-after-ms: 20``, the retry succeeds (a client that numbers no attempts gives each call its own value,
+  ``retry-once:<status>:<unique suffix>``: see ``fake_llm.common``);
 - ``always:<status>``: every attempt gets ``<status>``;
 - ``malformed``: a 200 whose body is not JSON.
 
@@ -30,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from fake_llm import route as provider_route
+from fake_llm.common import injected_fault
 
 Headers = dict[str, str]
 Reply = tuple[int, Headers, "bytes | Iterator[bytes]"]
@@ -66,13 +68,11 @@ def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: 
 
 
 def _fault(headers: Headers) -> Reply | None:
-    fault = headers.get("x-fake-fault", "")
+    fault = injected_fault(headers)
     if fault == "malformed":
         return 200, {"content-type": "application/json"}, b'{"id": "broken", "choices": ['
-    kind, _, status = fault.partition(":")
-    first_attempt = headers.get("x-stainless-retry-count", "0") == "0"
-    if kind == "always" or (kind == "retry-once" and first_attempt):
-        reply = _error(int(status or 500), "injected fault")
+    if isinstance(fault, int):
+        reply = _error(fault, "injected fault")
         reply[1]["retry-after-ms"] = "20"
         return reply
     return None
