@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +65,21 @@ def instrument(tracer_provider: TracerProvider, meter_provider: MeterProvider) -
     for instrumentor in instrumented:
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
+
+
+@pytest.fixture(scope="session")
+def fake_llm_url() -> Iterator[str]:
+    """The fake LLM service on a loopback port, for SDKs that bring their own HTTP stack (botocore, aiohttp)."""
+    from llm_server import serve  # examples/demo, on the path above
+
+    server: ThreadingHTTPServer = serve(port=0)
+    report_error = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up: a stream closed early
+            report_error(request, client_address)
+
+    server.handle_error = handle_error  # type: ignore[method-assign]
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
