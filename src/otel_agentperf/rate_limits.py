@@ -7,7 +7,7 @@ Only these headers are read, case-insensitively, and no other (never an authoriz
   are RFC 3339 times, turned into seconds from now.
 - ``retry-after-ms`` (milliseconds) or else ``retry-after`` (seconds or an HTTP date).
 
-:func:`read_rate_limits` answers ``None`` at the cost of one scan of the header names when none of them is present.
+:func:`read_rate_limits` answers ``None`` after one C-level scan of the header names when none of them is present.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from opentelemetry.metrics import Meter
 
 from otel_agentperf import semconv
 
-_first = itemgetter(0)
+_second = itemgetter(1)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -81,33 +81,35 @@ def read_rate_limits(headers: Mapping[str, str] | Any, now: float | None = None)
         headers: the response headers: an ``httpx.Headers`` or any mapping of names to values.
         now: the current time (``time.time()``), to turn Anthropic's reset times into seconds.
     """
-    raw = getattr(headers, "raw", None)
-    if isinstance(raw, list):  # httpx.Headers: scan the raw names in C, decode only the wanted ones
-        names = b"\n".join(map(_first, raw)).lower()
-        if b"atelimit-" not in names and b"retry-after" not in names:
+    triples = getattr(headers, "_list", None)  # httpx.Headers: (raw name, lower-case name, value) triples
+    if type(triples) is list and triples and len(triples[0]) == 3:
+        if _RAW_NAMES.isdisjoint(map(_second, triples)):  # a C-level scan while the headers are absent
             return None
-        wanted = ((key.decode("latin-1").lower(), value) for key, value in raw)
-        found = {name: value.decode("latin-1") for name, value in wanted if name in _HEADERS}
+        found = [(spec, value.decode("latin-1")) for _, key, value in triples if (spec := _RAW_HEADERS.get(key))]
     else:
         text = "\n".join(headers).lower()
         if "atelimit-" not in text and "retry-after" not in text:
             return None
-        found = {key.lower(): headers[key] for key in headers if key.lower() in _HEADERS}
-    return _parse(found, now)
+        found = [(spec, headers[key]) for key in headers if (spec := _HEADERS.get(key.lower()))]
+    return _parse(found, time.time() if now is None else now)
 
 
-def _parse(found: dict[str, str], now: float | None) -> RateLimits | None:
+_Spec = tuple[str, int, "Callable[[str, float], Any]"]
+
+
+def _parse(found: list[tuple[_Spec, str]], now: float) -> RateLimits | None:
     fields: dict[str, list[Any]] = {}
-    clock = time.time() if now is None else now
-    for name, value in found.items():
-        kind, index, parse = _HEADERS[name]
-        parsed = parse(value.strip(), clock)
+    for (kind, index, parse), value in found:
+        parsed = parse(value.strip(), now)
         if parsed is not None:
-            fields.setdefault(kind, [None, None, None])[index] = parsed
-    retry_after = fields.pop("retry-after-ms", fields.pop("retry-after", [None]))[0]
-    if not fields and retry_after is None:
-        return None
-    return RateLimits(**{kind: KindLimit(*values) for kind, values in fields.items()}, retry_after=retry_after)
+            if kind not in fields:
+                fields[kind] = [None, None, None]
+            fields[kind][index] = parsed
+    retry_after = fields.pop("retry-after-ms", fields.pop("retry-after", (None,)))[0]
+    if not fields:
+        return None if retry_after is None else RateLimits(retry_after=retry_after)
+    kinds = [KindLimit._make(fields[kind]) if kind in fields else None for kind in semconv.RATE_LIMIT_KINDS]
+    return RateLimits._make((*kinds, retry_after))
 
 
 def _count(value: str, _now: float) -> int | None:
@@ -165,8 +167,8 @@ def _retry_after_ms(value: str, _now: float) -> float | None:
         return None
 
 
-def _header_table() -> dict[str, tuple[str, int, Callable[[str, float], Any]]]:
-    table: dict[str, tuple[str, int, Callable[[str, float], Any]]] = {}
+def _header_table() -> dict[str, _Spec]:
+    table: dict[str, _Spec] = {}
     for kind in ("requests", "tokens"):
         table[f"x-ratelimit-limit-{kind}"] = (kind, 0, _count)
         table[f"x-ratelimit-remaining-{kind}"] = (kind, 1, _count)
@@ -182,6 +184,8 @@ def _header_table() -> dict[str, tuple[str, int, Callable[[str, float], Any]]]:
 
 
 _HEADERS = _header_table()
+_RAW_HEADERS = {name.encode("latin-1"): spec for name, spec in _HEADERS.items()}
+_RAW_NAMES = _RAW_HEADERS.keys()
 HEADER_NAMES = frozenset(_HEADERS)
 """Every header name this module reads (lower case)."""
 
