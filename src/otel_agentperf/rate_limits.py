@@ -85,12 +85,14 @@ def read_rate_limits(headers: Mapping[str, str] | Any, now: float | None = None)
     if type(triples) is list and triples and len(triples[0]) == 3:
         if _RAW_NAMES.isdisjoint(map(_second, triples)):  # a C-level scan while the headers are absent
             return None
-        found = [(spec, value.decode("latin-1")) for _, key, value in triples if (spec := _RAW_HEADERS.get(key))]
+        found = [
+            (spec, value.decode("latin-1").strip()) for _, key, value in triples if (spec := _RAW_HEADERS.get(key))
+        ]
     else:
         text = "\n".join(headers).lower()
         if "atelimit-" not in text and "retry-after" not in text:
             return None
-        found = [(spec, headers[key]) for key in headers if (spec := _HEADERS.get(key.lower()))]
+        found = [(spec, headers[key].strip()) for key in headers if (spec := _HEADERS.get(key.lower()))]
     return _parse(found, time.time() if now is None else now)
 
 
@@ -100,7 +102,7 @@ _Spec = tuple[str, int, "Callable[[str, float], Any]"]
 def _parse(found: list[tuple[_Spec, str]], now: float) -> RateLimits | None:
     fields: dict[str, list[Any]] = {}
     for (kind, index, parse), value in found:
-        parsed = parse(value.strip(), now)
+        parsed = parse(value, now)
         if parsed is not None:
             if kind not in fields:
                 fields[kind] = [None, None, None]
