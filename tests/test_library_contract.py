@@ -22,9 +22,9 @@ from mcp.server import MCPServer
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from otel_agentperf.instrumentation._cache import CacheRecorder
-from otel_agentperf.instrumentation._retry import RetryRecorder
-from otel_agentperf.instrumentation._tool import ToolCall
+from otel_agentperf.core.caches import CacheRecorder
+from otel_agentperf.core.retries import RetryRecorder
+from otel_agentperf.core.tool_execution import ToolCall
 from otel_agentperf.instrumentation.backoff import BackoffInstrumentor
 from otel_agentperf.instrumentation.cachetools import CachetoolsInstrumentor
 from otel_agentperf.instrumentation.diskcache import DiskcacheInstrumentor

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._attribute_sets import Attributes
-from otel_agentperf.instrumentation._llm import LLMInvocation
-from otel_agentperf.instrumentation._operation import SDKClientOperation
-from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, output_type, put
+from otel_agentperf.core.attribute_sets import Attributes
+from otel_agentperf.core.provider import ClientOperation, LLMResult
+from otel_agentperf.core.values import as_int, as_number, as_str, as_str_list, field, output_type, put
 
 PROVIDER = "anthropic"
 
@@ -25,7 +24,7 @@ _PARAMETERS = (
 )
 
 
-class Messages(SDKClientOperation):
+class Messages(ClientOperation):
     """``messages.create`` and ``messages.stream``."""
 
     provider = PROVIDER
@@ -55,7 +54,7 @@ class Messages(SDKClientOperation):
             ]
         return content
 
-    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+    def read_response(self, invocation: LLMResult, response: object) -> None:
         invocation.response_id = as_str(field(response, "id"))
         invocation.response_model = as_str(field(response, "model"))
         reason = as_str(field(response, "stop_reason"))
@@ -66,7 +65,7 @@ class Messages(SDKClientOperation):
                 {"role": "assistant", "parts": _parts(field(response, "content")), "finish_reason": reason}
             ]
 
-    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+    def read_chunk(self, invocation: LLMResult, chunk: object) -> bool:
         event_type = getattr(chunk, "type", None)  # runs for every event: an event of another shape reads as empty
         if event_type == "content_block_delta":
             if invocation.capture_content:
@@ -88,7 +87,7 @@ class Messages(SDKClientOperation):
         return False
 
 
-def _read_usage(invocation: LLMInvocation, usage: object, with_output: bool = True) -> None:
+def _read_usage(invocation: LLMResult, usage: object, with_output: bool = True) -> None:
     """Read usage; a later event (message_delta) updates only the counts it carries."""
     if usage is None:
         return
@@ -125,7 +124,7 @@ def _parts(content: object) -> list[dict[str, Any]]:
     return parts
 
 
-def _accumulate_text(invocation: LLMInvocation, delta: object) -> None:
+def _accumulate_text(invocation: LLMResult, delta: object) -> None:
     text = field(delta, "text")
     if not isinstance(text, str):
         return

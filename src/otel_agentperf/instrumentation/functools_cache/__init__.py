@@ -50,11 +50,11 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider
 
 from otel_agentperf import environment_variables as env
-from otel_agentperf._config import read_bool
-from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.core.caches import CacheRecorder, read_lookup_duration
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.settings import read_bool
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.instrumentation._base import scope
-from otel_agentperf.instrumentation._cache import CacheRecorder, read_lookup_duration
 
 __all__ = ["instrument_cache"]
 
@@ -103,8 +103,8 @@ def instrument_cache(
     if name is not None and (not isinstance(name, str) or not name):
         raise ConfigurationError(f"Expected name to be a non-empty string, got {name!r}")
     reporter = ErrorReporter(read_bool(env.OTEL_AGENTPERF_STRICT, "strict", None, False))
-    _, meter = scope(None, meter_provider, __name__)
-    recorder = CacheRecorder(meter, _SYSTEM, reporter, read_lookup_duration({"lookup_duration": lookup_duration}))
+    _, instruments = scope(None, meter_provider, __name__)
+    recorder = CacheRecorder(instruments, _SYSTEM, reporter, read_lookup_duration({"lookup_duration": lookup_duration}))
     cache_name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
     return cast(_F, _wrap(fn, cache_info, recorder, cache_name))
 

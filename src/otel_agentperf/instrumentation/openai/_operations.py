@@ -11,10 +11,9 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._attribute_sets import Attributes
-from otel_agentperf.instrumentation._llm import LLMInvocation
-from otel_agentperf.instrumentation._operation import SDKClientOperation
-from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, output_type, put
+from otel_agentperf.core.attribute_sets import Attributes
+from otel_agentperf.core.provider import ClientOperation, LLMResult
+from otel_agentperf.core.values import as_int, as_number, as_str, as_str_list, field, output_type, put
 from otel_agentperf.instrumentation.openai import _content
 
 PROVIDER = "openai"
@@ -29,7 +28,7 @@ _NUMERIC_PARAMETERS = (
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
-class _OpenAIOperation(SDKClientOperation):
+class _OpenAIOperation(ClientOperation):
     """What the three OpenAI APIs share: the provider and the ``openai.api.type`` attribute."""
 
     provider = PROVIDER
@@ -62,7 +61,7 @@ class ChatCompletions(_OpenAIOperation):
         messages = _content.chat_input(kwargs.get("messages"))
         return {} if messages is None else {semconv.GEN_AI_INPUT_MESSAGES: messages}
 
-    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+    def read_response(self, invocation: LLMResult, response: object) -> None:
         super().read_response(invocation, response)
         choices = getattr(response, "choices", None)
         if type(choices) is list:
@@ -73,7 +72,7 @@ class ChatCompletions(_OpenAIOperation):
         _read_chat_usage(invocation, getattr(response, "usage", None))
         _read_chat_extras(invocation, response)
 
-    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+    def read_chunk(self, invocation: LLMResult, chunk: object) -> bool:
         # Runs for every chunk: plain getattr (a chunk of another shape reads as empty), no helper calls.
         usage = getattr(chunk, "usage", None)
         if usage is not None:
@@ -109,7 +108,7 @@ class Responses(_OpenAIOperation):
     def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         return _content.responses_input(kwargs.get("input"), kwargs.get("instructions"))
 
-    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+    def read_response(self, invocation: LLMResult, response: object) -> None:
         super().read_response(invocation, response)
         output = field(response, "output")
         invocation.finish_reasons = _responses_finish_reasons(response, output)
@@ -126,7 +125,7 @@ class Responses(_OpenAIOperation):
         if invocation.capture_content and isinstance(output, list):
             invocation.output_messages = _content.responses_output(output)
 
-    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+    def read_chunk(self, invocation: LLMResult, chunk: object) -> bool:
         event_type = getattr(chunk, "type", None)
         if type(event_type) is not str:
             return False
@@ -155,7 +154,7 @@ class Embeddings(_OpenAIOperation):
         put(attributes, semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, as_int(kwargs.get("dimensions")))
         return attributes
 
-    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+    def read_response(self, invocation: LLMResult, response: object) -> None:
         invocation.response_model = as_str(field(response, "model"))
         invocation.input_tokens = as_int(field(field(response, "usage"), "prompt_tokens"))
         data = field(response, "data")
@@ -173,7 +172,7 @@ def _common_parameters(attributes: dict[str, AttributeValue], kwargs: Mapping[st
         attributes[semconv.GEN_AI_REQUEST_STREAM] = True
 
 
-def _read_chat_usage(invocation: LLMInvocation, usage: object) -> None:
+def _read_chat_usage(invocation: LLMResult, usage: object) -> None:
     if usage is None:
         return
     invocation.input_tokens = as_int(getattr(usage, "prompt_tokens", None))
@@ -185,7 +184,7 @@ def _read_chat_usage(invocation: LLMInvocation, usage: object) -> None:
     invocation.reasoning_tokens = as_int(getattr(completion_details, "reasoning_tokens", None))
 
 
-def _read_chat_extras(invocation: LLMInvocation, response: object) -> None:
+def _read_chat_extras(invocation: LLMResult, response: object) -> None:
     fingerprint = as_str(getattr(response, "system_fingerprint", None))
     tier = as_str(getattr(response, "service_tier", None))
     if fingerprint is not None or tier is not None:
@@ -195,7 +194,7 @@ def _read_chat_extras(invocation: LLMInvocation, response: object) -> None:
         invocation.add_attributes(extras)
 
 
-def _add_finish_reason(invocation: LLMInvocation, reason: object) -> None:
+def _add_finish_reason(invocation: LLMResult, reason: object) -> None:
     if type(reason) is not str:
         return
     if invocation.finish_reasons is None:

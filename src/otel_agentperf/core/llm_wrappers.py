@@ -13,9 +13,9 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_agentperf.instrumentation._llm import LLMInvocation, LLMTelemetry
-from otel_agentperf.instrumentation._operation import LLMOperation
-from otel_agentperf.instrumentation._stream import (
+from otel_agentperf.core.llm import LLMInvocation, LLMTelemetry
+from otel_agentperf.core.provider import LLMOperation
+from otel_agentperf.core.streams import (
     AsyncStreamManagerProxy,
     AsyncStreamProxy,
     SyncStreamManagerProxy,

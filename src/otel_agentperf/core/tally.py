@@ -65,8 +65,14 @@ def enter_run() -> tuple[RunTally, Token[RunTally | None]]:
 
 
 def exit_run(tally: RunTally, token: Token[RunTally | None]) -> RunCounts:
-    """Leave a run: restore the previous context, add the run's counts to its parent's, return them."""
-    _CURRENT.reset(token)
+    """Leave a run: restore the previous context, add the run's counts to its parent's, return them.
+
+    Never raises: left from another context (a generator finalised elsewhere), the run is simply no longer current.
+    """
+    try:
+        _CURRENT.reset(token)
+    except ValueError:
+        _CURRENT.set(tally.parent)
     counts = tally.snapshot()
     if tally.parent is not None:
         with tally.parent.lock:

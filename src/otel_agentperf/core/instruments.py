@@ -1,0 +1,162 @@
+"""The one place where instruments are made: per meter, from one table of names, units, descriptions and buckets.
+
+:func:`instruments` returns the :class:`Instruments` of a meter (kept while the meter lives, so every part of the
+package that records on one meter shares its instruments). ``histogram(name)`` and ``counter(name)`` create an
+instrument of :data:`SPECS` on first use. Observable instruments go through :meth:`Instruments.observe`: the SDK
+keeps the first observable instrument of a name for good (creating it again hands back the old one, with the old
+callbacks), so the callback registered with the SDK is a :class:`Observed` slot whose reader can be replaced or
+cleared; re-instrumenting on the same meter provider thus observes live data again.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, MeterProvider, Observation, get_meter
+from opentelemetry.trace import Tracer, TracerProvider, get_tracer
+
+from otel_agentperf import semconv
+from otel_agentperf.version import __version__
+
+Reader = Callable[[CallbackOptions], Iterable[Observation]]
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How one synchronous instrument is made."""
+
+    kind: str
+    """``histogram`` or ``counter``."""
+    unit: str
+    description: str
+    buckets: tuple[float, ...] | None = None
+
+
+def _seconds(description: str, buckets: tuple[float, ...] = semconv.DURATION_BUCKETS) -> Spec:
+    return Spec("histogram", semconv.UNIT_SECONDS, description, buckets)
+
+
+SPECS: dict[str, Spec] = {
+    semconv.GEN_AI_CLIENT_OPERATION_DURATION: _seconds("GenAI operation duration."),
+    semconv.GEN_AI_CLIENT_TOKEN_USAGE: Spec(
+        "histogram", semconv.UNIT_TOKENS, "Number of input and output tokens used.", semconv.TOKEN_BUCKETS
+    ),
+    semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: _seconds("Time from the request to the first output chunk."),
+    semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK: _seconds("Time between an output chunk and the one before it."),
+    semconv.GEN_AI_CLIENT_CACHE_READ_TOKENS: Spec(
+        "counter", semconv.UNIT_TOKENS, "Input tokens served from the provider's prompt cache."
+    ),
+    semconv.GEN_AI_CLIENT_CACHE_WRITE_TOKENS: Spec(
+        "counter", semconv.UNIT_TOKENS, "Input tokens written to the provider's prompt cache."
+    ),
+    semconv.GEN_AI_EXECUTE_TOOL_DURATION: _seconds("Duration of tool executions."),
+    semconv.GEN_AI_INVOKE_AGENT_DURATION: _seconds("Duration of agent runs.", semconv.AGENT_BUCKETS),
+    semconv.MCP_CLIENT_OPERATION_DURATION: _seconds(
+        "Duration of MCP requests as the client sees them.", semconv.MCP_BUCKETS
+    ),
+    semconv.AGENTPERF_RETRIES: Spec("counter", semconv.UNIT_RETRIES, "Retries, by source and error type."),
+    semconv.AGENTPERF_RETRY_BACKOFF_DURATION: _seconds("Time waited before each retry."),
+    semconv.AGENTPERF_CACHE_REQUESTS: Spec("counter", semconv.UNIT_REQUESTS, "Cache lookups, by result."),
+    semconv.AGENTPERF_CACHE_LOOKUP_DURATION: _seconds("Duration of cache lookups.", semconv.CACHE_LOOKUP_BUCKETS),
+}
+"""Every synchronous instrument of the package."""
+
+_OBSERVABLE_KINDS = ("counter", "gauge", "up_down_counter")
+
+
+class Observed:
+    """The callback the SDK holds for one observable instrument; it calls whatever reader is current."""
+
+    __slots__ = ("reader",)
+
+    def __init__(self) -> None:
+        self.reader: Reader | None = None
+
+    def __call__(self, options: CallbackOptions) -> Iterable[Observation]:
+        """What the current reader observes; nothing when there is none."""
+        reader = self.reader
+        return reader(options) if reader is not None else ()
+
+
+class Instruments:
+    """The instruments of one meter, each created on first use."""
+
+    __slots__ = ("meter", "_made", "_observed", "_lock", "__weakref__")
+
+    def __init__(self, meter: Meter) -> None:
+        self.meter = meter
+        self._made: dict[str, Any] = {}
+        self._observed: dict[str, Observed] = {}
+        self._lock = threading.Lock()
+
+    def histogram(self, name: str) -> Histogram:
+        """The histogram ``name`` of :data:`SPECS`."""
+        return self._get(name)  # type: ignore[no-any-return]
+
+    def counter(self, name: str) -> Counter:
+        """The counter ``name`` of :data:`SPECS`."""
+        return self._get(name)  # type: ignore[no-any-return]
+
+    def observe(self, kind: str, name: str, unit: str, description: str, reader: Reader) -> Observed:
+        """Observe ``name`` with ``reader`` (replacing the reader of an earlier registration); returns its slot.
+
+        ``kind`` is ``counter``, ``gauge`` or ``up_down_counter``. Clear the slot's ``reader`` to stop observing.
+        """
+        if kind not in _OBSERVABLE_KINDS:
+            raise ValueError(f"unknown observable kind {kind!r}")
+        with self._lock:
+            slot = self._observed.get(name)
+            if slot is None:
+                slot = self._observed[name] = Observed()
+                create = getattr(self.meter, f"create_observable_{kind}")
+                create(name, callbacks=[slot], unit=unit, description=description)
+        slot.reader = reader
+        return slot
+
+    def _get(self, name: str) -> Any:
+        made = self._made.get(name)
+        if made is None:
+            with self._lock:
+                made = self._made.get(name)
+                if made is None:
+                    made = self._made[name] = _create(self.meter, name, SPECS[name])
+        return made
+
+
+def _create(meter: Meter, name: str, spec: Spec) -> Any:
+    if spec.kind == "counter":
+        return meter.create_counter(name, unit=spec.unit, description=spec.description)
+    return meter.create_histogram(
+        name, unit=spec.unit, description=spec.description, explicit_bucket_boundaries_advisory=spec.buckets
+    )
+
+
+_by_meter: weakref.WeakKeyDictionary[Meter, Instruments] = weakref.WeakKeyDictionary()
+_by_meter_lock = threading.Lock()
+
+
+def instruments(meter: Meter) -> Instruments:
+    """The instruments of ``meter`` (one :class:`Instruments` per meter, dropped with it)."""
+    found = _by_meter.get(meter)
+    if found is None:
+        with _by_meter_lock:
+            found = _by_meter.get(meter)
+            if found is None:
+                found = _by_meter[meter] = Instruments(meter)
+    return found
+
+
+def scope(
+    tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None, name: str
+) -> tuple[Tracer, Instruments]:
+    """The tracer and the instruments of instrumentation scope ``name``, versioned, with the schema URL.
+
+    The SDK returns the same tracer and meter for the same scope on one provider, so this is cheap to repeat.
+    """
+    tracer = get_tracer(name, __version__, tracer_provider, schema_url=semconv.SCHEMA_URL)
+    meter = get_meter(name, __version__, meter_provider, schema_url=semconv.SCHEMA_URL)
+    return tracer, instruments(meter)
