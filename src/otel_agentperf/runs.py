@@ -192,9 +192,8 @@ class AgentRun(Operation):
         try:
             self._finish(counts, error)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller
+            self.end_after_failure()
             _reporter.report("agent run summary", failure)
-            if self.span.is_recording():
-                self.span.end()
 
     async def __aenter__(self) -> AgentRun:
         return self.__enter__()

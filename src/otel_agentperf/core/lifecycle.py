@@ -81,6 +81,14 @@ class Operation:
         if token is not None:
             restore_context(token)
 
+    def end_after_failure(self) -> None:
+        """End the span if recording it failed halfway (a span is never left open); never raises."""
+        try:
+            if self.span.is_recording():
+                self.span.end()
+        except Exception:  # noqa: BLE001 - already reporting a failure
+            _logger.debug("otel_agentperf could not end a span", exc_info=True)
+
     def close_span(
         self,
         attributes: dict[str, AttributeValue] | None,

@@ -207,9 +207,8 @@ class LLMInvocation(Operation, LLMResult):
         try:
             self._record(error, stream_end)
         except Exception as internal:  # noqa: BLE001
+            self.end_after_failure()
             self.telemetry.reporter.report(f"{self.operation.name} end", internal)
-            if self.span.is_recording():
-                self.span.end()
 
     def add_retry(self, delay: float) -> None:
         """Count one retry of this call and the time waited before it."""

@@ -153,6 +153,7 @@ class ToolCall(Operation):
         try:
             self._end(error, duration)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller
+            self.end_after_failure()
             self.telemetry.reporter.report("tool call end", failure)
 
     def _end(self, error: BaseException | None, duration: float) -> None:
