@@ -20,7 +20,7 @@ too, as ``official``, with the same providers. Install it in a separate environm
 
 ``--callgrind`` counts instructions instead (the figure of record: wall time on a shared machine swings by more than
 the differences measured). One process runs every variant under ``valgrind --tool=callgrind`` with
-``PYTHONHASHSEED=0``, each as two segments of 10 and 40 calls (or 10 streams of 12 and of 112 chunks) between marks
+``PYTHONHASHSEED=0``, each as two segments of 5 and 20 calls (or 3 streams of 12 and of 62 chunks) between marks
 at which callgrind dumps its counters; the difference between the two segments over the difference in calls (or
 chunks) is the cost of one call (one chunk), free of set-up, warm-up and loop costs. ``--callgrind-python`` also runs
 the variants with another interpreter (an environment holding the official instrumentation). Needs ``valgrind``
@@ -343,9 +343,10 @@ def report(
 
 
 # --- instruction counts (callgrind) -------------------------------------------------------------------------------
-CALL_COUNTS = (10, 40)
-STREAM_CHUNKS = (12, 112)
-STREAMS = 10
+CALL_COUNTS = (5, 20)
+STREAM_CHUNKS = (12, 62)
+STREAMS = 3
+WARM_UP = 5
 CALL_VARIANTS = ("bare", "floor", "sdk-work", "ours", "official")
 CHUNK_VARIANTS = ("bare", "sdk-work", "ours", "ours-no-gaps", "official")
 MARK = "os_getppid"
@@ -367,7 +368,7 @@ def run_segments() -> None:
         for count in counts:
             call = make(count)
             repeat = count if kind == "call" else STREAMS
-            for _ in range(20):  # warm-up: first-call caches, attribute sets, lazy imports
+            for _ in range(WARM_UP):  # first-call caches, attribute sets, lazy imports
                 call()
             gc.collect()
             mark(None)

@@ -45,7 +45,7 @@ from otel_agentperf import semconv
 from otel_agentperf.core.decorate import decorate
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
-from otel_agentperf.core.lifecycle import Operation, error_type
+from otel_agentperf.core.lifecycle import Operation, error_type, operation_attributes
 from otel_agentperf.core.process import peak_rss
 from otel_agentperf.core.tally import RunCounts, RunTally, enter_run, exit_run
 from otel_agentperf.core.tally import record_cache_lookup as _record_cache_lookup
@@ -150,17 +150,13 @@ class AgentRun(Operation):
         self.summary: RunSummary | None = None
         """The run's summary, once it has ended."""
         self.begin(trace.INVALID_SPAN)
-        self._attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: self.operation,
-            semconv.GEN_AI_AGENT_NAME: name,
-        }
-        for key, value in (
+        self._attributes = operation_attributes(
+            self.operation,
+            (semconv.GEN_AI_AGENT_NAME, name),
             (semconv.GEN_AI_AGENT_ID, agent_id),
             (semconv.GEN_AI_CONVERSATION_ID, conversation_id),
             (semconv.GEN_AI_PROVIDER_NAME, provider),
-        ):
-            if value is not None:
-                self._attributes[key] = value
+        )
         self._on_end = on_end
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider

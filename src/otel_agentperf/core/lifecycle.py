@@ -28,6 +28,15 @@ from otel_agentperf import semconv
 _logger = logging.getLogger(__name__)
 
 
+def operation_attributes(operation: str, *pairs: tuple[str, AttributeValue | None]) -> dict[str, AttributeValue]:
+    """``gen_ai.operation.name`` set to ``operation``, and each ``(key, value)`` pair whose value is not ``None``."""
+    attributes: dict[str, AttributeValue] = {semconv.GEN_AI_OPERATION_NAME: operation}
+    for key, value in pairs:
+        if value is not None:
+            attributes[key] = value
+    return attributes
+
+
 def error_type(error: BaseException) -> str:
     """The ``error.type`` of an exception: its class's qualified name (``_OTHER`` if it has none)."""
     return type(error).__qualname__ or semconv.ERROR_TYPE_OTHER
