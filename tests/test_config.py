@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from otel_agentperf import ConfigurationError
-from otel_agentperf._config import read_bool, read_capture_mode, read_int
+from otel_agentperf.core.settings import read_bool, read_capture_mode, read_int
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 
 VAR = "OTEL_AGENTPERF_TEST_SETTING"

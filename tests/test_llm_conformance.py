@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
-from otel_agentperf.instrumentation._stream import finish_abandoned
+from otel_agentperf.core.streams import finish_abandoned
 from tests.helpers import fake_handler, one_span, points
 from tests.llm_drivers import API_KEY, DRIVERS, PROMPT, LLMDriver
 

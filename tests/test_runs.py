@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import threading
 
-from otel_agentperf._runs import current_run, enter_run, exit_run, record_cache_lookup, record_tool_call
+from otel_agentperf.core.tally import current_run, enter_run, exit_run, record_cache_lookup, record_tool_call
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from tests.openai_tests.conftest import USER_MESSAGES, make_async_client, make_client
 

@@ -36,22 +36,23 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
-from opentelemetry.metrics import Histogram, MeterProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider, set_span_in_context
+from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import SpanKind, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
-from otel_agentperf._contexts import Attached, attach, detach
-from otel_agentperf._decorate import decorate
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf._process import peak_rss
-from otel_agentperf._runs import RunCounts, RunTally, enter_run, exit_run
-from otel_agentperf._runs import record_cache_lookup as _record_cache_lookup
-from otel_agentperf._runs import record_error as _record_error
-from otel_agentperf._runs import record_retry as _record_retry
-from otel_agentperf._runs import record_tool_call as _record_tool_call
+from otel_agentperf.core.decorate import decorate
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.lifecycle import Operation, error_type, operation_attributes
+from otel_agentperf.core.process import peak_rss
+from otel_agentperf.core.tally import RunCounts, RunTally, enter_run, exit_run
+from otel_agentperf.core.tally import record_cache_lookup as _record_cache_lookup
+from otel_agentperf.core.tally import record_error as _record_error
+from otel_agentperf.core.tally import record_retry as _record_retry
+from otel_agentperf.core.tally import record_tool_call as _record_tool_call
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.instrumentation._base import scope
 
 __all__ = [
     "AgentRun",
@@ -125,8 +126,14 @@ class RunSummary:
         }
 
 
-class AgentRun:
-    """One agent run: a context manager (``with`` or ``async with``) returned by :func:`agent_run`."""
+class AgentRun(Operation):
+    """One agent run: a context manager (``with`` or ``async with``) returned by :func:`agent_run`.
+
+    Its span is an :class:`~otel_agentperf.core.lifecycle.Operation` like every other: a workflow
+    (``invoke_workflow {name}``) is the same lifecycle with another operation name.
+    """
+
+    operation = semconv.OPERATION_INVOKE_AGENT
 
     def __init__(
         self,
@@ -142,24 +149,19 @@ class AgentRun:
         self.name = name
         self.summary: RunSummary | None = None
         """The run's summary, once it has ended."""
-        self.span: Span | None = None
-        self._attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
-            semconv.GEN_AI_AGENT_NAME: name,
-        }
-        for key, value in (
+        self.begin(trace.INVALID_SPAN)
+        self._attributes = operation_attributes(
+            self.operation,
+            (semconv.GEN_AI_AGENT_NAME, name),
             (semconv.GEN_AI_AGENT_ID, agent_id),
             (semconv.GEN_AI_CONVERSATION_ID, conversation_id),
             (semconv.GEN_AI_PROVIDER_NAME, provider),
-        ):
-            if value is not None:
-                self._attributes[key] = value
+        )
         self._on_end = on_end
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._tally: RunTally | None = None
-        self._token: Token[RunTally | None] | None = None
-        self._attached: Attached | None = None
+        self._run_token: Token[RunTally | None] | None = None
         self._started = (0.0, 0.0, 0)
 
     def counts(self) -> RunCounts:
@@ -169,29 +171,26 @@ class AgentRun:
     def __enter__(self) -> AgentRun:
         if self._tally is not None:
             raise ConfigurationError(f"agent run {self.name!r} was entered twice; make one agent_run() per run")
-        tracer, _ = scope(self._tracer_provider, None, __name__)
-        self.span = tracer.start_span(
-            f"{semconv.OPERATION_INVOKE_AGENT} {self.name}", kind=SpanKind.INTERNAL, attributes=self._attributes
-        )
-        self._attached = attach(set_span_in_context(self.span))
-        self._tally, self._token = enter_run()
+        tracer, _ = scope(self._tracer_provider, self._meter_provider, __name__)
+        span = tracer.start_span(f"{self.operation} {self.name}", kind=SpanKind.INTERNAL, attributes=self._attributes)
+        self.begin(span)
+        self.enter()
+        self._tally, self._run_token = enter_run()
         self._started = (time.perf_counter(), time.process_time(), (peak_rss() or 0))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        assert self._tally is not None and self._token is not None and self.span is not None
+        assert self._tally is not None and self._run_token is not None
         # Possibly in another context than __enter__'s (a generator stepped from threads or closed by asyncio).
-        counts = exit_run(self._tally, self._token)
-        if self._attached is not None:
-            detach(self._attached)
+        counts = exit_run(self._tally, self._run_token)
+        self.leave()
         try:
             self._finish(counts, error)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller
+            self.end_after_failure()
             _reporter.report("agent run summary", failure)
-            if self.span.is_recording():
-                self.span.end()
 
     async def __aenter__(self) -> AgentRun:
         return self.__enter__()
@@ -202,31 +201,24 @@ class AgentRun:
         self.__exit__(kind, error, traceback)
 
     def _finish(self, counts: RunCounts, error: BaseException | None) -> None:
-        assert self.span is not None
         wall, cpu, peak = self._started
-        error_type = type(error).__qualname__ if error is not None else None
+        kind = error_type(error) if error is not None else None
         self.summary = RunSummary(
             name=self.name,
             duration=time.perf_counter() - wall,
             cpu_time=time.process_time() - cpu,
             peak_memory_growth=max((peak_rss() or 0) - peak, 0),
-            error_type=error_type,
+            error_type=kind,
             **asdict(counts),
         )
-        span = self.span
-        if span.is_recording():
-            span.set_attributes(self.summary.span_attributes())
-            if error is not None:
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, str(error) or error_type))
-                span.set_attribute(semconv.ERROR_TYPE, error_type or semconv.ERROR_TYPE_OTHER)
-        span.end()
+        self.close_span(self.summary.span_attributes(), kind, error)
         metric_attributes = dict(self._attributes)
         metric_attributes.pop(semconv.GEN_AI_CONVERSATION_ID, None)
         metric_attributes.pop(semconv.GEN_AI_AGENT_ID, None)
-        if error_type is not None:
-            metric_attributes[semconv.ERROR_TYPE] = error_type
-        _duration_histogram(self._meter_provider).record(self.summary.duration, metric_attributes)
+        if kind is not None:
+            metric_attributes[semconv.ERROR_TYPE] = kind
+        _, instruments = scope(self._tracer_provider, self._meter_provider, __name__)
+        instruments.histogram(semconv.GEN_AI_INVOKE_AGENT_DURATION).record(self.summary.duration, metric_attributes)
         if self._on_end is not None:
             try:
                 self._on_end(self.summary)
@@ -357,21 +349,3 @@ class RunCollector:
 
 def _numbers(summary: RunSummary) -> dict[str, float]:
     return {key: value for key, value in asdict(summary).items() if isinstance(value, (int, float))}
-
-
-_histograms: dict[int, tuple[MeterProvider | None, Histogram]] = {}
-
-
-def _duration_histogram(meter_provider: MeterProvider | None) -> Histogram:
-    cached = _histograms.get(id(meter_provider))
-    if cached is not None and cached[0] is meter_provider:
-        return cached[1]
-    _, meter = scope(None, meter_provider, __name__)
-    histogram = meter.create_histogram(
-        semconv.GEN_AI_INVOKE_AGENT_DURATION,
-        unit=semconv.UNIT_SECONDS,
-        description="Duration of agent runs.",
-        explicit_bucket_boundaries_advisory=semconv.AGENT_BUCKETS,
-    )
-    _histograms[id(meter_provider)] = (meter_provider, histogram)
-    return histogram

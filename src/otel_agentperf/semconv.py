@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Final
 
+from opentelemetry.semconv._incubating.attributes import cpu_attributes as _cpu
+from opentelemetry.semconv._incubating.attributes import cpython_attributes as _cpython
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv._incubating.attributes import hw_attributes as _hw
 from opentelemetry.semconv._incubating.attributes import mcp_attributes as _mcp
 from opentelemetry.semconv._incubating.attributes import openai_attributes as _openai
+from opentelemetry.semconv._incubating.attributes import process_attributes as _process
+from opentelemetry.semconv._incubating.attributes import system_attributes as _system
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
+from opentelemetry.semconv._incubating.metrics import hw_metrics as _hw_metrics
+from opentelemetry.semconv._incubating.metrics import system_metrics as _system_metrics
 from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import server_attributes as _server
 from opentelemetry.semconv.schemas import Schemas
@@ -93,6 +100,8 @@ AGENTPERF_RUN_PREFIX: Final = "agentperf.run."
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
 ERROR_TYPE_OTHER: Final = "_OTHER"
+ERROR_TYPE_TOOL_ERROR: Final = "tool_error"
+"""``error.type`` of a tool call whose result reports a failure although nothing was raised."""
 CONTENT_EVENT_NAME: Final = "gen_ai.client.inference.operation.details"
 """Span event that carries captured content in the ``EVENT_ONLY`` and ``SPAN_AND_EVENT`` modes."""
 
@@ -129,7 +138,12 @@ AGENTPERF_RETRIES: Final = "agentperf.retries"
 AGENTPERF_RETRY_BACKOFF_DURATION: Final = "agentperf.retry.backoff.duration"
 """Histogram of the seconds waited before each retry."""
 
+AGENTPERF_DEFERRED_POINTS_DROPPED: Final = "agentperf.deferred_points.dropped"
+"""Counter of metric points dropped because the queue of points recorded off the caller's path (a stream's chunk
+gaps, recorded at the next collection) was full."""
+
 UNIT_SECONDS: Final = "s"
+UNIT_POINTS: Final = "{point}"
 UNIT_TOKENS: Final = "{token}"
 UNIT_RETRIES: Final = "{retry}"
 
@@ -218,3 +232,17 @@ RETRY_AFTER_BUCKETS: Final = (0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120
 """From the milliseconds of ``retry-after-ms`` to the minutes of a per-minute token limit."""
 UNIT_RATIO: Final = "1"
 UNIT_RESPONSES: Final = "{response}"
+
+CPU_MODE: Final = _cpu.CPU_MODE
+PROCESS_CONTEXT_SWITCH_TYPE: Final = _process.PROCESS_CONTEXT_SWITCH_TYPE
+PROCESS_PAGING_FAULT_TYPE: Final = _process.PROCESS_PAGING_FAULT_TYPE
+CPYTHON_GC_GENERATION: Final = _cpython.CPYTHON_GC_GENERATION
+SYSTEM_MEMORY_STATE: Final = _system.SYSTEM_MEMORY_STATE
+SYSTEM_CPU_UTILIZATION: Final = _system_metrics.SYSTEM_CPU_UTILIZATION
+SYSTEM_MEMORY_USAGE: Final = _system_metrics.SYSTEM_MEMORY_USAGE
+SYSTEM_MEMORY_UTILIZATION: Final = _system_metrics.SYSTEM_MEMORY_UTILIZATION
+HW_ID: Final = _hw.HW_ID
+HW_TYPE: Final = _hw.HW_TYPE
+HW_GPU_UTILIZATION: Final = _hw_metrics.HW_GPU_UTILIZATION
+HW_GPU_MEMORY_USAGE: Final = _hw_metrics.HW_GPU_MEMORY_USAGE
+HW_GPU_MEMORY_LIMIT: Final = _hw_metrics.HW_GPU_MEMORY_LIMIT

@@ -18,7 +18,8 @@ Each execution is a span ``execute_tool {gen_ai.tool.name}`` (kind INTERNAL) wit
 ``gen_ai.tool.call.id`` when given, and ``error.type`` with ERROR status when it raises (the exception propagates
 unchanged). Its duration goes to ``gen_ai.execute_tool.duration``, and the current agent run counts it. Arguments
 (``gen_ai.tool.call.arguments``) and results (``gen_ai.tool.call.result``) are recorded only when content capture is on
-(``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), as JSON cut to ``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``.
+(``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, read when the tool is declared, or when ``tool_call()``
+is called), as JSON whose texts are cut to ``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``.
 Decorated generators are timed over their whole iteration; their items are not recorded, and a consumer that stops
 early ends the call normally.
 """
@@ -32,28 +33,24 @@ from typing import Any, TypeVar, overload
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from otel_agentperf._decorate import decorate
-from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.core.content import ContentPolicy
+from otel_agentperf.core.decorate import decorate
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.tool_execution import ToolCall, ToolTelemetry
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.instrumentation._base import scope
-from otel_agentperf.instrumentation._tool import ToolCall, ToolTelemetry
 
 __all__ = ["ToolCall", "tool", "tool_call"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _reporter = ErrorReporter(strict=None)
-_telemetry: dict[tuple[int, int], tuple[Any, Any, ToolTelemetry]] = {}
 
 
-def _telemetry_for(tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> ToolTelemetry:
-    key = (id(tracer_provider), id(meter_provider))
-    cached = _telemetry.get(key)
-    if cached is not None and cached[0] is tracer_provider and cached[1] is meter_provider:
-        return cached[2]
-    tracer, meter = scope(tracer_provider, meter_provider, __name__)
-    telemetry = ToolTelemetry(tracer, meter, _reporter)
-    _telemetry[key] = (tracer_provider, meter_provider, telemetry)
-    return telemetry
+def _telemetry(
+    tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None, content: ContentPolicy
+) -> ToolTelemetry:
+    tracer, instruments = scope(tracer_provider, meter_provider, __name__)
+    return ToolTelemetry(tracer, instruments, _reporter, content)
 
 
 def tool_call(
@@ -73,7 +70,7 @@ def tool_call(
     """
     if not isinstance(name, str) or not name:
         raise ConfigurationError(f"Expected the tool name to be a non-empty string, got {name!r}")
-    telemetry = _telemetry_for(tracer_provider, meter_provider)
+    telemetry = _telemetry(tracer_provider, meter_provider, ContentPolicy.resolve({}))
     return telemetry.call(name, tool_type=type, description=description, call_id=call_id, arguments=arguments)
 
 
@@ -117,9 +114,10 @@ def tool(
         doc = description or (inspect.getdoc(wrapped) or "").split("\n", 1)[0] or None
         signature = _signature(wrapped)
         returns_value = not (inspect.isgeneratorfunction(wrapped) or inspect.isasyncgenfunction(wrapped))
+        content = ContentPolicy.resolve({})  # read once, when the tool is declared
 
         def open_scope(args: tuple[Any, ...], kwargs: dict[str, Any]) -> ToolCall:
-            telemetry = _telemetry_for(tracer_provider, meter_provider)
+            telemetry = _telemetry(tracer_provider, meter_provider, content)
             arguments = _arguments(signature, args, kwargs) if telemetry.capture else None
             return telemetry.call(tool_name, tool_type=type, description=doc, arguments=arguments)
 

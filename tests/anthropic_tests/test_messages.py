@@ -12,7 +12,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
 from pydantic import BaseModel
 
-from otel_agentperf.instrumentation._stream import finish_abandoned
+from otel_agentperf.core.streams import finish_abandoned
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from tests.helpers import fake_handler, one_span, points
 from tests.llm_drivers import API_KEY, PROMPT

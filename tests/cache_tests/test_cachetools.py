@@ -4,7 +4,7 @@ import cachetools
 import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from otel_agentperf._runs import enter_run, exit_run
+from otel_agentperf.core.tally import enter_run, exit_run
 from otel_agentperf.exceptions import ConfigurationError
 from otel_agentperf.instrumentation.cachetools import CachetoolsInstrumentor, name_cache
 from tests.cache_tests.helpers import duration_count, lookups

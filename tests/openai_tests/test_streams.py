@@ -9,8 +9,8 @@ import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
+from otel_agentperf.core.streams import finish_abandoned
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.instrumentation._stream import finish_abandoned
 from tests.helpers import one_span, points
 from tests.openai_tests.conftest import USER_MESSAGES
 
@@ -44,7 +44,7 @@ def test_consumed_stream_ends_span_with_timing(instrumented, client, span_export
 
 def test_chunk_gaps_of_a_long_stream_are_recorded_in_batches(instrumented, client, metric_reader, monkeypatch):
     """Past GAP_BUFFER gaps a stream records them early; every chunk after the first still gives one point."""
-    monkeypatch.setattr("otel_agentperf.instrumentation._llm.GAP_BUFFER", 3)
+    monkeypatch.setattr("otel_agentperf.core.llm.GAP_BUFFER", 3)
     instrumented()
     output_chunks = [
         chunk for chunk in client.chat.completions.create(**STREAM, max_completion_tokens=10) if chunk.choices

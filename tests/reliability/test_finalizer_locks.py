@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from otel_agentperf import agent_run
-from otel_agentperf.instrumentation._stream import finish_abandoned
+from otel_agentperf.core.streams import finish_abandoned
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from tests.llm_drivers import DRIVERS
 

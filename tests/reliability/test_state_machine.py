@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_agentperf import agent_run, tool_call
-from otel_agentperf.instrumentation._stream import finish_abandoned
+from otel_agentperf.core.streams import finish_abandoned
 from otel_agentperf.instrumentation.cachetools import CachetoolsInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from otel_agentperf.instrumentation.tenacity import TenacityInstrumentor

@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from otel_agentperf.instrumentation._stream import _StreamProxy, finish_abandoned
+from otel_agentperf.core.streams import _StreamProxy, finish_abandoned
 from tests.llm_drivers import DRIVERS, LLMDriver
 from tests.reliability.test_fuzz import _valid
 

@@ -1,7 +1,7 @@
 import pytest
 import tenacity
 
-from otel_agentperf._runs import enter_run, exit_run
+from otel_agentperf.core.tally import enter_run, exit_run
 from otel_agentperf.instrumentation.tenacity import TenacityInstrumentor
 from tests.retry_tests.helpers import Flaky, backoff_sum, retries
 

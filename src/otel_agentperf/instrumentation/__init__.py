@@ -1,11 +1,23 @@
-"""Auto-instrumentors, one subpackage per instrumented library.
+"""Adapters, one subpackage per instrumented library; each holds only what is specific to its library.
 
-===================  ===============================================================  ================
-entry point          instrumentor                                                     library
-===================  ===============================================================  ================
-agentperf_openai     ``otel_agentperf.instrumentation.openai.OpenAIInstrumentor``       openai >= 3.0
-agentperf_anthropic  ``otel_agentperf.instrumentation.anthropic.AnthropicInstrumentor``  anthropic >= 2.0
-===================  ===============================================================  ================
+The shared machinery (span lifecycle, content policy, instruments, run tally, patching) is in ``otel_agentperf.core``.
+``CONTRIBUTING.md`` has the recipe for adding one.
+
+========================  ==============================================================  =====================
+entry point               instrumentor (``otel_agentperf.instrumentation.…``)             library
+========================  ==============================================================  =====================
+agentperf_openai          ``openai.OpenAIInstrumentor``                                   openai >= 3.0
+agentperf_anthropic       ``anthropic.AnthropicInstrumentor``                             anthropic >= 2.0
+agentperf_mcp             ``mcp.MCPInstrumentor``                                         mcp >= 2.0
+agentperf_langchain       ``langchain.LangChainToolsInstrumentor``                        langchain-core >= 0.3
+agentperf_cachetools      ``cachetools.CachetoolsInstrumentor``                           cachetools >= 5.0
+agentperf_redis           ``redis.RedisCacheInstrumentor``                                redis >= 5.0
+agentperf_diskcache       ``diskcache.DiskcacheInstrumentor``                             diskcache >= 5.0
+agentperf_tenacity        ``tenacity.TenacityInstrumentor``                               tenacity >= 8.3
+agentperf_backoff         ``backoff.BackoffInstrumentor``                                 backoff >= 2.0
+agentperf_resource_usage  ``resource_usage.ResourceUsageInstrumentor``                    (psutil)
+(none: opt-in)            ``functools_cache.instrument_cache``                            functools
+========================  ==============================================================  =====================
 
 This package imports nothing: import an instrumentor from its subpackage.
 """

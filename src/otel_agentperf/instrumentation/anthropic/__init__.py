@@ -35,12 +35,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._llm import LLMTelemetry
-from otel_agentperf.instrumentation._retry import sdk_sleep_wrappers
-from otel_agentperf.instrumentation._settings import resolve_llm_settings
-from otel_agentperf.instrumentation._wrap import llm_wrappers, stream_manager_wrappers
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
+from otel_agentperf.core.llm_wrappers import llm_wrappers, stream_manager_wrappers
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.provider import STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.instrumentation.anthropic.package import _instruments
 
 __all__ = ["AnthropicInstrumentor"]
@@ -59,8 +60,8 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
         from otel_agentperf.instrumentation.anthropic._operations import Messages  # noqa: PLC0415
 
         settings = resolve_llm_settings(kwargs)
-        tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        telemetry = LLMTelemetry(tracer, meter, settings, reporter)
+        tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = LLMTelemetry(tracer, instruments, settings, reporter)
         operation = Messages((anthropic.Stream, anthropic.AsyncStream))
         sync_create, async_create = llm_wrappers(telemetry, operation)
         for method in ("create", "parse"):
@@ -70,5 +71,5 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
         self._patch(_MESSAGES, "Messages.stream", sync_stream)
         self._patch(_MESSAGES, "AsyncMessages.stream", async_stream)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "anthropic", reporter)
-        self._patch("anthropic._base_client", "SyncAPIClient._sleep_for_retry", sync_sleep)
-        self._patch("anthropic._base_client", "AsyncAPIClient._sleep_for_retry", async_sleep)
+        for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
+            self._patch("anthropic._base_client", path, wrapper)

@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._attribute_sets import Attributes
-from otel_agentperf.instrumentation._llm import LLMInvocation
-from otel_agentperf.instrumentation._operation import SDKClientOperation
-from otel_agentperf.instrumentation._values import as_int, as_number, as_str, as_str_list, field, output_type, put
+from otel_agentperf.core.attribute_sets import Attributes
+from otel_agentperf.core.provider import ClientOperation, LLMResult
+from otel_agentperf.core.values import as_int, as_number, as_str, as_str_list, field, output_type, put
 
 PROVIDER = "anthropic"
 
@@ -26,7 +25,7 @@ _PARAMETERS = (
 )
 
 
-class Messages(SDKClientOperation):
+class Messages(ClientOperation):
     """``messages.create`` and ``messages.stream``."""
 
     provider = PROVIDER
@@ -56,7 +55,7 @@ class Messages(SDKClientOperation):
             ]
         return content
 
-    def read_response(self, invocation: LLMInvocation, response: object) -> None:
+    def read_response(self, invocation: LLMResult, response: object) -> None:
         invocation.response_id = as_str(field(response, "id"))
         invocation.response_model = as_str(field(response, "model"))
         reason = as_str(field(response, "stop_reason"))
@@ -67,7 +66,7 @@ class Messages(SDKClientOperation):
                 {"role": "assistant", "parts": _parts(field(response, "content")), "finish_reason": reason}
             ]
 
-    def read_chunk(self, invocation: LLMInvocation, chunk: object) -> bool:
+    def read_chunk(self, invocation: LLMResult, chunk: object) -> bool:
         event_type = getattr(chunk, "type", None)  # runs for every event: an event of another shape reads as empty
         if event_type == "content_block_delta":
             if invocation.capture_content:
@@ -92,7 +91,7 @@ class Messages(SDKClientOperation):
         return False
 
 
-def _read_usage(invocation: LLMInvocation, usage: object, with_output: bool = True) -> None:
+def _read_usage(invocation: LLMResult, usage: object, with_output: bool = True) -> None:
     """Read usage; a later event (message_delta) updates only the counts it carries."""
     if usage is None:
         return
@@ -129,7 +128,7 @@ def _parts(content: object) -> list[dict[str, Any]]:
     return parts
 
 
-def _accumulate_block(invocation: LLMInvocation, event: object, delta: object, block: object) -> None:
+def _accumulate_block(invocation: LLMResult, event: object, delta: object, block: object) -> None:
     """Build the output parts from content-block events: a block starts a part, its deltas add to it.
 
     A tool call's arguments arrive as JSON text, read into a value when its block stops, as non-streamed responses

@@ -34,10 +34,11 @@ from typing import Any
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentperf import semconv
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._retry import RetryRecorder, record_library_retry
-from otel_agentperf.instrumentation._values import as_int, as_number
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.retries import RetryRecorder, record_library_retry
+from otel_agentperf.core.values import as_int, as_number
 from otel_agentperf.instrumentation.backoff.package import _instruments
 
 __all__ = ["BackoffInstrumentor"]
@@ -49,8 +50,8 @@ class BackoffInstrumentor(AgentPerfInstrumentor):
     _dependencies = _instruments
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
-        _, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        record = _retry_recorder(RetryRecorder(meter), reporter)
+        _, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        record = _retry_recorder(RetryRecorder(instruments), reporter)
         sync_wrapper, async_wrapper = _handler_wrappers(record)
         self._patch("backoff._sync", "_call_handlers", sync_wrapper)
         self._patch("backoff._async", "_call_handlers", async_wrapper)

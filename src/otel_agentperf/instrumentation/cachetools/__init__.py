@@ -18,7 +18,7 @@ hand::
 Configuration (keyword argument, environment variable, default)
 ---------------------------------------------------------------
 - ``lookup_duration``, ``OTEL_AGENTPERF_CACHE_LOOKUP_DURATION``, ``True``: record ``agentperf.cache.lookup.duration``
-  (about half of the cost per lookup, see ``otel_agentperf.instrumentation._cache``).
+  (about half of the cost per lookup, see ``otel_agentperf.core.caches``).
 - ``meter_provider``: defaults to the global one. No span is created: lookups count on the current span.
 
 What is patched
@@ -50,9 +50,10 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._cache import CacheRecorder, name_cache, read_lookup_duration
+from otel_agentperf.core.caches import CacheRecorder, name_cache, read_lookup_duration
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
 from otel_agentperf.instrumentation.cachetools.package import _instruments
 
 __all__ = ["CachetoolsInstrumentor", "name_cache"]
@@ -69,8 +70,8 @@ class CachetoolsInstrumentor(AgentPerfInstrumentor):
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
         import cachetools  # noqa: PLC0415 - imported only once the dependency check passed
 
-        _, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        recorder = CacheRecorder(meter, _SYSTEM, reporter, read_lookup_duration(kwargs))
+        _, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        recorder = CacheRecorder(instruments, _SYSTEM, reporter, read_lookup_duration(kwargs))
         internal = _InternalCallers(cachetools.Cache.__init__.__globals__, MutableMapping.pop.__globals__)
         getitem = _getitem_wrapper(recorder, internal, cachetools.Cache.__dict__["__missing__"])
         get = _get_wrapper(recorder, internal)

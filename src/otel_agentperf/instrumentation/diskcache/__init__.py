@@ -39,10 +39,11 @@ from typing import Any, TypeVar
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation import _cache
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._cache import CacheRecorder, read_lookup_duration
+from otel_agentperf.core import caches as _cache
+from otel_agentperf.core.caches import CacheRecorder, read_lookup_duration
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
 from otel_agentperf.instrumentation.diskcache.package import _instruments
 
 __all__ = ["DiskcacheInstrumentor", "name_cache"]
@@ -66,8 +67,8 @@ class DiskcacheInstrumentor(AgentPerfInstrumentor):
     _dependencies = _instruments
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
-        _, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        recorder = CacheRecorder(meter, _SYSTEM, reporter, read_lookup_duration(kwargs))
+        _, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        recorder = CacheRecorder(instruments, _SYSTEM, reporter, read_lookup_duration(kwargs))
         self._patch("diskcache.core", "Cache.get", _get_wrapper(recorder))
 
 

@@ -38,15 +38,17 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._tool import ToolCall, ToolTelemetry
+from otel_agentperf import semconv
+from otel_agentperf.core.content import ContentPolicy
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.tool_execution import ToolCall, ToolTelemetry
 from otel_agentperf.instrumentation.langchain.package import _instruments
 
 __all__ = ["LangChainToolsInstrumentor"]
 
 _BASE_TOOL = "langchain_core.tools.base"
-_TOOL_ERROR = "tool_error"
 _STATUS_POSITION = 4  # _format_output(content, artifact, tool_call_id, name, status)
 
 _current_call: ContextVar[ToolCall | None] = ContextVar("agentperf_langchain_tool_call", default=None)
@@ -58,8 +60,8 @@ class LangChainToolsInstrumentor(AgentPerfInstrumentor):
     _dependencies = _instruments
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
-        tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        telemetry = ToolTelemetry(tracer, meter, reporter, **kwargs)
+        tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = ToolTelemetry(tracer, instruments, reporter, ContentPolicy.resolve(kwargs))
         sync_wrapper, async_wrapper = _wrappers(telemetry)
         self._patch(_BASE_TOOL, "BaseTool.run", sync_wrapper)
         self._patch(_BASE_TOOL, "BaseTool.arun", async_wrapper)
@@ -99,7 +101,7 @@ def _format_output_wrapper(reporter: ErrorReporter) -> Callable[..., Any]:
 
 
 def _mark_tool_error(call: ToolCall) -> None:
-    call.set_error_result(_TOOL_ERROR, "the tool handled an error and returned its message")
+    call.set_error_result(semconv.ERROR_TYPE_TOOL_ERROR, "the tool handled an error and returned its message")
 
 
 def _finish(call: ToolCall, output: Any) -> None:

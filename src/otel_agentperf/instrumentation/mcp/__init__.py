@@ -45,15 +45,16 @@ from opentelemetry.metrics import Histogram
 from opentelemetry.trace import SpanKind
 
 from otel_agentperf import semconv
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._tool import ToolCall, ToolTelemetry
+from otel_agentperf.core.content import ContentPolicy
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.tool_execution import ToolCall, ToolTelemetry
 from otel_agentperf.instrumentation.mcp.package import _instruments
 
 __all__ = ["MCPInstrumentor"]
 
 _TOOLS_CALL = "tools/call"
-_TOOL_ERROR = "tool_error"
 
 
 class MCPInstrumentor(AgentPerfInstrumentor):
@@ -62,14 +63,9 @@ class MCPInstrumentor(AgentPerfInstrumentor):
     _dependencies = _instruments
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
-        tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        telemetry = ToolTelemetry(tracer, meter, reporter, **kwargs)
-        operation_duration = meter.create_histogram(
-            semconv.MCP_CLIENT_OPERATION_DURATION,
-            unit=semconv.UNIT_SECONDS,
-            description="Duration of MCP requests as the client sees them.",
-            explicit_bucket_boundaries_advisory=semconv.MCP_BUCKETS,
-        )
+        tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = ToolTelemetry(tracer, instruments, reporter, ContentPolicy.resolve(kwargs))
+        operation_duration = instruments.histogram(semconv.MCP_CLIENT_OPERATION_DURATION)
         self._patch("mcp.client.session", "ClientSession.call_tool", _call_tool_wrapper(telemetry, operation_duration))
 
 
@@ -101,7 +97,7 @@ def _call_tool_wrapper(telemetry: ToolTelemetry, operation_duration: Histogram) 
 def _read_result(call: ToolCall, result: Any) -> None:
     try:
         if getattr(result, "is_error", False) is True:
-            call.set_error_result(_TOOL_ERROR, "the tool reported an error")
+            call.set_error_result(semconv.ERROR_TYPE_TOOL_ERROR, "the tool reported an error")
         content = getattr(result, "content", None)
         if content is not None and call.telemetry.capture:
             call.set_result([_dump(item) for item in content])

@@ -46,14 +46,15 @@ from __future__ import annotations
 from typing import Any
 
 from otel_agentperf import environment_variables as env
-from otel_agentperf._config import read_bool
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._llm import LLMTelemetry
-from otel_agentperf.instrumentation._retry import sdk_sleep_wrappers
-from otel_agentperf.instrumentation._settings import resolve_llm_settings
-from otel_agentperf.instrumentation._stream import helper_close_wrappers
-from otel_agentperf.instrumentation._wrap import llm_wrappers
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
+from otel_agentperf.core.llm_wrappers import llm_wrappers
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.provider import STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.retries import sdk_sleep_wrappers
+from otel_agentperf.core.settings import read_bool
+from otel_agentperf.core.streams import helper_close_wrappers
 from otel_agentperf.instrumentation.openai.package import _instruments
 
 __all__ = ["OpenAIInstrumentor"]
@@ -84,8 +85,8 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
                 False,
             ),
         )
-        tracer, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        telemetry = LLMTelemetry(tracer, meter, settings, reporter)
+        tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = LLMTelemetry(tracer, instruments, settings, reporter)
         streams = (openai.Stream, openai.AsyncStream)
         prepare_chat = _add_include_usage if settings.stream_include_usage else None
         targets = (
@@ -104,8 +105,8 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
             self._patch(f"openai.lib.streaming.{module}", f"{helper}.close", sync_close)
             self._patch(f"openai.lib.streaming.{module}", f"Async{helper}.close", async_close)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
-        self._patch("openai._base_client", "SyncAPIClient._sleep_for_retry", sync_sleep)
-        self._patch("openai._base_client", "AsyncAPIClient._sleep_for_retry", async_sleep)
+        for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
+            self._patch("openai._base_client", path, wrapper)
 
 
 def _add_include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:

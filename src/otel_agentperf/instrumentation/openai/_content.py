@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from otel_agentperf import semconv
-from otel_agentperf.instrumentation._llm import LLMInvocation
-from otel_agentperf.instrumentation._values import as_str, field
+from otel_agentperf.core.provider import LLMResult
+from otel_agentperf.core.values import as_str, field
 
 
 def _parts(content: object) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ def chat_output(choices: list[Any]) -> list[dict[str, Any]]:
     return output
 
 
-def accumulate_chat_chunk(invocation: LLMInvocation, choices: list[Any]) -> None:
+def accumulate_chat_chunk(invocation: LLMResult, choices: list[Any]) -> None:
     """Add the text and tool-call deltas of one chunk to the invocation's output messages."""
     if invocation.output_messages is None:
         invocation.output_messages = []

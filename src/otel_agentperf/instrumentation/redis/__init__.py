@@ -43,10 +43,11 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_agentperf._guard import ErrorReporter
+from otel_agentperf.core.caches import CacheRecorder, read_lookup_duration
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._cache import CacheRecorder, read_lookup_duration
 from otel_agentperf.instrumentation.redis.package import _instruments
 
 __all__ = ["RedisCacheInstrumentor"]
@@ -71,8 +72,8 @@ class RedisCacheInstrumentor(AgentPerfInstrumentor):
         separator = kwargs.get("key_prefix_separator")
         if separator is not None and (not isinstance(separator, str) or not separator):
             raise ConfigurationError(f"Expected key_prefix_separator to be a non-empty string, got {separator!r}")
-        _, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        recorder = CacheRecorder(meter, _SYSTEM, reporter, read_lookup_duration(kwargs))
+        _, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        recorder = CacheRecorder(instruments, _SYSTEM, reporter, read_lookup_duration(kwargs))
         sync_wrapper, async_wrapper = _wrappers(_Lookups(recorder, name, separator))
         self._patch("redis.client", "Redis.execute_command", sync_wrapper)
         self._patch("redis.asyncio.client", "Redis.execute_command", async_wrapper)

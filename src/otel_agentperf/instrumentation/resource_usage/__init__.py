@@ -29,20 +29,21 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import psutil
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.semconv._incubating.metrics import cpython_metrics, process_metrics
 
 from otel_agentperf import environment_variables as env
 from otel_agentperf import semconv
-from otel_agentperf._config import read_choice
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf._process import peak_rss
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import Observed, scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.process import peak_rss
+from otel_agentperf.core.settings import read_choice
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
 from otel_agentperf.instrumentation.resource_usage._gpu import gpu_callbacks
 from otel_agentperf.instrumentation.resource_usage._sampler import GCPauses, ProcessSampler, Reading
 from otel_agentperf.instrumentation.resource_usage.package import _instruments
@@ -68,6 +69,8 @@ class ResourceUsageInstrumentor(AgentPerfInstrumentor):
     """Reports the process's resource usage as observable instruments."""
 
     _dependencies = _instruments
+    _observed: list[Observed]
+    _pauses: GCPauses | None = None
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
         preset = read_choice(
@@ -75,47 +78,48 @@ class ResourceUsageInstrumentor(AgentPerfInstrumentor):
         )
         full_preset = preset == "FULL"
         exclude = _read_exclude(kwargs.get("exclude"))
-        _, meter = scope(None, kwargs.get("meter_provider"), __name__)
-        self._enabled = True
+        _, instruments = scope(None, kwargs.get("meter_provider"), __name__)
+        self._observed = []
         self._pauses = GCPauses()
-        sampler = ProcessSampler()
-        for name, (create, unit, description, read) in _process_instruments(sampler, self._pauses).items():
-            if (full_preset or name in _BASIC) and not any(fnmatch.fnmatch(name, p) for p in exclude):
-                create(meter)(name, callbacks=[self._gated(read, reporter)], unit=unit, description=description)
+        wanted = _process_instruments(ProcessSampler(), self._pauses)
         if full_preset:
-            self._register_extra(meter, exclude, reporter)
+            wanted.update(_system_instruments())
+        for name, (kind, unit, description, read) in wanted.items():
+            if (full_preset or name in _BASIC) and not any(fnmatch.fnmatch(name, p) for p in exclude):
+                self._observed.append(instruments.observe(kind, name, unit, description, _guarded(read, reporter)))
         if not any(fnmatch.fnmatch(semconv.AGENTPERF_CPYTHON_GC_PAUSE_TIME, p) for p in exclude):
             self._pauses.install()
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        self._enabled = False
-        self._pauses.remove()
+        for observed in getattr(self, "_observed", ()):
+            observed.reader = None
+        self._observed = []
+        if self._pauses is not None:
+            self._pauses.remove()
         super()._uninstrument(**kwargs)
 
-    def _gated(self, read: Callback, reporter: ErrorReporter) -> Callback:
-        def callback(options: CallbackOptions) -> Iterable[Observation]:
-            if not self._enabled:
-                return []
-            try:
-                return list(read(options))
-            except Exception as error:  # noqa: BLE001 - nothing may raise into the metric reader
-                reporter.report("resource usage", error)
-                return []
 
-        return callback
+def _guarded(read: Callback, reporter: ErrorReporter) -> Callback:
+    def callback(options: CallbackOptions) -> Iterable[Observation]:
+        try:
+            return list(read(options))
+        except Exception as error:  # noqa: BLE001 - nothing may raise into the metric reader
+            reporter.report("resource usage", error)
+            return []
 
-    def _register_extra(self, meter: Meter, exclude: Sequence[str], reporter: ErrorReporter) -> None:
-        extra: dict[str, tuple[str, str, Callback]] = {
-            "system.cpu.utilization": ("1", "System CPU utilization.", _system_cpu),
-            "system.memory.usage": ("By", "System memory in use.", _system_memory_usage),
-            "system.memory.utilization": ("1", "Share of system memory in use.", _system_memory_utilization),
-        }
-        for name, callback in gpu_callbacks().items():
-            extra[name] = ("1" if name.endswith("utilization") else "By", f"GPU {name[7:]}.", callback)
-        for name, (unit, description, read) in extra.items():
-            if not any(fnmatch.fnmatch(name, pattern) for pattern in exclude):
-                gauge = meter.create_observable_gauge
-                gauge(name, callbacks=[self._gated(read, reporter)], unit=unit, description=description)
+    return callback
+
+
+def _system_instruments() -> dict[str, tuple[str, str, str, Callback]]:
+    extra: dict[str, tuple[str, str, str, Callback]] = {
+        semconv.SYSTEM_CPU_UTILIZATION: ("gauge", "1", "System CPU utilization.", _system_cpu),
+        semconv.SYSTEM_MEMORY_USAGE: ("gauge", "By", "System memory in use.", _system_memory_usage),
+        semconv.SYSTEM_MEMORY_UTILIZATION: ("gauge", "1", "Share of system memory in use.", _system_memory_utilization),
+    }
+    for name, callback in gpu_callbacks().items():
+        unit = "1" if name.endswith("utilization") else "By"
+        extra[name] = ("gauge", unit, f"GPU {name.removeprefix('hw.gpu.').replace('.', ' ')}.", callback)
+    return extra
 
 
 def _read_exclude(value: object) -> list[str]:
@@ -136,12 +140,10 @@ def _observe(
     return callback
 
 
-def _process_instruments(sampler: ProcessSampler, pauses: GCPauses) -> dict[str, tuple[Any, str, str, Callback]]:
-    counter = lambda meter: meter.create_observable_counter  # noqa: E731
-    gauge = lambda meter: meter.create_observable_gauge  # noqa: E731
-    updown = lambda meter: meter.create_observable_up_down_counter  # noqa: E731
+def _process_instruments(sampler: ProcessSampler, pauses: GCPauses) -> dict[str, tuple[str, str, str, Callback]]:
+    counter, gauge, updown = "counter", "gauge", "up_down_counter"
     read = sampler.reading
-    user, system = {"cpu.mode": "user"}, {"cpu.mode": "system"}
+    user, system = {semconv.CPU_MODE: "user"}, {semconv.CPU_MODE: "system"}
     return {
         process_metrics.PROCESS_CPU_TIME: (
             counter, "s", "CPU time of the process.",
@@ -174,15 +176,15 @@ def _process_instruments(sampler: ProcessSampler, pauses: GCPauses) -> dict[str,
         process_metrics.PROCESS_CONTEXT_SWITCHES: (
             counter, "{context_switch}", "Context switches of the process.",
             _observe(read, lambda r: [
-                (r.ctx_voluntary, {"process.context_switch.type": "voluntary"}),
-                (r.ctx_involuntary, {"process.context_switch.type": "involuntary"}),
+                (r.ctx_voluntary, {semconv.PROCESS_CONTEXT_SWITCH_TYPE: "voluntary"}),
+                (r.ctx_involuntary, {semconv.PROCESS_CONTEXT_SWITCH_TYPE: "involuntary"}),
             ]),
         ),
         process_metrics.PROCESS_PAGING_FAULTS: (
             counter, "{fault}", "Page faults of the process.",
             _observe(read, lambda r: [
-                (r.faults_major, {"process.paging.fault_type": "major"}),
-                (r.faults_minor, {"process.paging.fault_type": "minor"}),
+                (r.faults_major, {semconv.PROCESS_PAGING_FAULT_TYPE: "major"}),
+                (r.faults_minor, {semconv.PROCESS_PAGING_FAULT_TYPE: "minor"}),
             ]),
         ),
         process_metrics.PROCESS_UPTIME: (
@@ -208,7 +210,7 @@ def _gc(key: str) -> Callback:
 
     def callback(options: CallbackOptions) -> Iterable[Observation]:
         return [
-            Observation(stats[key], {"cpython.gc.generation": generation})
+            Observation(stats[key], {semconv.CPYTHON_GC_GENERATION: generation})
             for generation, stats in enumerate(gc.get_stats())
         ]
 
@@ -222,8 +224,8 @@ def _system_cpu(options: CallbackOptions) -> Iterable[Observation]:
 def _system_memory_usage(options: CallbackOptions) -> Iterable[Observation]:
     memory = psutil.virtual_memory()
     return [
-        Observation(memory.used, {"system.memory.state": "used"}),
-        Observation(memory.available, {"system.memory.state": "free"}),
+        Observation(memory.used, {semconv.SYSTEM_MEMORY_STATE: "used"}),
+        Observation(memory.available, {semconv.SYSTEM_MEMORY_STATE: "free"}),
     ]
 
 

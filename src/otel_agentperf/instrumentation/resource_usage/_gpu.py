@@ -7,6 +7,8 @@ from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from otel_agentperf import semconv
+
 
 def gpu_callbacks() -> dict[str, Callable[[CallbackOptions], Iterable[Observation]]]:
     """Callbacks for ``hw.gpu.utilization``, ``hw.gpu.memory.usage`` and ``hw.gpu.memory.limit``; empty without GPU."""
@@ -25,7 +27,7 @@ def gpu_callbacks() -> dict[str, Callable[[CallbackOptions], Iterable[Observatio
             observations = []
             for index, handle in enumerate(handles):
                 try:
-                    observations.append(Observation(read(handle), {"hw.id": str(index), "hw.type": "gpu"}))
+                    observations.append(Observation(read(handle), {semconv.HW_ID: str(index), semconv.HW_TYPE: "gpu"}))
                 except Exception:  # noqa: BLE001, S112 - a GPU that cannot be read is left out
                     continue
             return observations
@@ -33,7 +35,7 @@ def gpu_callbacks() -> dict[str, Callable[[CallbackOptions], Iterable[Observatio
         return callback
 
     return {
-        "hw.gpu.utilization": observe(lambda handle: pynvml.nvmlDeviceGetUtilizationRates(handle).gpu / 100),
-        "hw.gpu.memory.usage": observe(lambda handle: pynvml.nvmlDeviceGetMemoryInfo(handle).used),
-        "hw.gpu.memory.limit": observe(lambda handle: pynvml.nvmlDeviceGetMemoryInfo(handle).total),
+        semconv.HW_GPU_UTILIZATION: observe(lambda handle: pynvml.nvmlDeviceGetUtilizationRates(handle).gpu / 100),
+        semconv.HW_GPU_MEMORY_USAGE: observe(lambda handle: pynvml.nvmlDeviceGetMemoryInfo(handle).used),
+        semconv.HW_GPU_MEMORY_LIMIT: observe(lambda handle: pynvml.nvmlDeviceGetMemoryInfo(handle).total),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
@@ -35,7 +35,6 @@ class Reading:
     faults_major: int | None = None
     faults_minor: int | None = None
     uptime: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def usable_cpus() -> float:

@@ -37,10 +37,11 @@ from typing import Any
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentperf import semconv
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.instrumentation._base import AgentPerfInstrumentor, scope
-from otel_agentperf.instrumentation._retry import RetryRecorder, record_library_retry
-from otel_agentperf.instrumentation._values import as_int, as_number
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.retries import RetryRecorder, record_library_retry
+from otel_agentperf.core.values import as_int, as_number
 from otel_agentperf.instrumentation.tenacity.package import _instruments
 
 __all__ = ["TenacityInstrumentor"]
@@ -52,8 +53,8 @@ class TenacityInstrumentor(AgentPerfInstrumentor):
     _dependencies = _instruments
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
-        _, meter = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
-        wrapper = _prepare_wrapper(RetryRecorder(meter), reporter)
+        _, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        wrapper = _prepare_wrapper(RetryRecorder(instruments), reporter)
         self._patch("tenacity", "RetryCallState.prepare_for_next_attempt", wrapper)
 
 

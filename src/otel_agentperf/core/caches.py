@@ -29,18 +29,18 @@ from __future__ import annotations
 from timeit import default_timer
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from opentelemetry.metrics import Meter
 from opentelemetry.trace import get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import environment_variables as env
 from otel_agentperf import semconv
-from otel_agentperf._config import read_bool
-from otel_agentperf._runs import record_cache_lookup
+from otel_agentperf.core.instruments import Instruments
+from otel_agentperf.core.settings import read_bool
+from otel_agentperf.core.tally import record_cache_lookup
 from otel_agentperf.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from otel_agentperf._guard import ErrorReporter
+    from otel_agentperf.core.guard import ErrorReporter
 
 NAME_ATTRIBUTE: Final = "_otel_agentperf_cache_name"
 _MAX_NAMES = 1000  # attribute sets kept per recorder; names beyond it are built per lookup
@@ -81,22 +81,13 @@ class CacheRecorder:
 
     __slots__ = ("system", "reporter", "_requests", "_duration", "_sets")
 
-    def __init__(self, meter: Meter, system: str, reporter: ErrorReporter, lookup_duration: bool = True) -> None:
+    def __init__(
+        self, instruments: Instruments, system: str, reporter: ErrorReporter, lookup_duration: bool = True
+    ) -> None:
         self.system = system
         self.reporter = reporter
-        self._requests = meter.create_counter(
-            semconv.AGENTPERF_CACHE_REQUESTS, unit=semconv.UNIT_REQUESTS, description="Cache lookups, by result."
-        )
-        self._duration = (
-            meter.create_histogram(
-                semconv.AGENTPERF_CACHE_LOOKUP_DURATION,
-                unit=semconv.UNIT_SECONDS,
-                description="Duration of cache lookups.",
-                explicit_bucket_boundaries_advisory=semconv.CACHE_LOOKUP_BUCKETS,
-            )
-            if lookup_duration
-            else None
-        )
+        self._requests = instruments.counter(semconv.AGENTPERF_CACHE_REQUESTS)
+        self._duration = instruments.histogram(semconv.AGENTPERF_CACHE_LOOKUP_DURATION) if lookup_duration else None
         self._sets: dict[str, _Sets] = {}
 
     def record(self, name: str, hits: int, misses: int, started: float, ended: float | None = None) -> None:

@@ -13,7 +13,7 @@ import threading
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, fields
 
-from otel_agentperf._contexts import reset
+from otel_agentperf.core.contexts import reset
 
 _CURRENT: ContextVar[RunTally | None] = ContextVar("otel_agentperf_run", default=None)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import wrapt
 
-from otel_agentperf.instrumentation._llm import LLMInvocation
+from otel_agentperf.core.llm import LLMInvocation
 
 _COMPLETED = "completed"
 _CLOSED = "closed"
@@ -189,7 +189,7 @@ class _StreamManagerProxy(_ObjectProxy):
         self._self_start = start
 
     def _self_wrap_raw(self, helper: Any, invocation: LLMInvocation, proxy: type[_StreamProxy]) -> None:
-        invocation.detach()
+        invocation.leave()
         try:
             helper._raw_stream = proxy(helper._raw_stream, invocation)
         except Exception as error:  # noqa: BLE001 - an SDK without _raw_stream gets a span without stream details

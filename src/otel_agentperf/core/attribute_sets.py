@@ -22,21 +22,21 @@ _MAX_ENTRIES = 512
 
 
 class SamplingAttributes:
-    """The span-start (and base metric) attributes per (client base URL, model)."""
+    """The span-start (and base metric) attributes per (client base URL, model, provider)."""
 
     __slots__ = ("_build", "_entries")
 
-    def __init__(self, build: Callable[[object, object], Attributes]) -> None:
+    def __init__(self, build: Callable[[object, object, str], Attributes]) -> None:
         self._build = build
-        self._entries: dict[tuple[int, object], tuple[object, Attributes]] = {}
+        self._entries: dict[tuple[int, object, str], tuple[object, Attributes]] = {}
 
-    def get(self, url: object, model: object) -> Attributes:
-        """The attributes for a call to ``url`` with ``model``, built by ``build(url, model)`` the first time."""
-        key = (id(url), model if type(model) is str else None)
+    def get(self, url: object, model: object, provider: str) -> Attributes:
+        """The attributes of a call to ``url`` with ``model``, built by ``build(url, model, provider)`` once."""
+        key = (id(url), model if type(model) is str else None, provider)
         entry = self._entries.get(key)
         if entry is not None and entry[0] is url:
             return entry[1]
-        attributes = self._build(url, model)
+        attributes = self._build(url, model, provider)
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()
         self._entries[key] = (url, attributes)

@@ -23,15 +23,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.trace import Span, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
-from otel_agentperf._runs import record_retry
+from otel_agentperf.core.instruments import Instruments
+from otel_agentperf.core.lifecycle import error_type
+from otel_agentperf.core.tally import record_retry
 
 if TYPE_CHECKING:
-    from otel_agentperf._guard import ErrorReporter
+    from otel_agentperf.core.guard import ErrorReporter
 
 _LLM_KEYS = (semconv.GEN_AI_OPERATION_NAME, semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
 
@@ -54,28 +55,14 @@ def current_retry_owner() -> RetryOwner | None:
     return otel_context.get_value(RETRY_OWNER_KEY)  # type: ignore[return-value]
 
 
-def duration_histogram(meter: Meter, name: str, description: str) -> Histogram:
-    """A histogram in seconds with the GenAI duration bucket advice."""
-    return meter.create_histogram(
-        name,
-        unit=semconv.UNIT_SECONDS,
-        description=description,
-        explicit_bucket_boundaries_advisory=semconv.DURATION_BUCKETS,
-    )
-
-
 class RetryRecorder:
     """The retry counter and backoff histogram, and how one retry is recorded."""
 
     __slots__ = ("_count", "_backoff")
 
-    def __init__(self, meter: Meter) -> None:
-        self._count = meter.create_counter(
-            semconv.AGENTPERF_RETRIES, unit=semconv.UNIT_RETRIES, description="Retries, by source and error type."
-        )
-        self._backoff = duration_histogram(
-            meter, semconv.AGENTPERF_RETRY_BACKOFF_DURATION, "Time waited before each retry."
-        )
+    def __init__(self, instruments: Instruments) -> None:
+        self._count = instruments.counter(semconv.AGENTPERF_RETRIES)
+        self._backoff = instruments.histogram(semconv.AGENTPERF_RETRY_BACKOFF_DURATION)
 
     def record(
         self,
@@ -152,7 +139,7 @@ def record_library_retry(
 
     The retry belongs to the LLM call current in this context if there is one, else to the current span.
     """
-    error_type = semconv.RETRY_ERROR_RESULT if failure is None else type(failure).__qualname__
+    kind = semconv.RETRY_ERROR_RESULT if failure is None else error_type(failure)
     owner = current_retry_owner()
     if owner is not None:
         owner.add_retry(delay)
@@ -160,7 +147,7 @@ def record_library_retry(
     else:
         span, context_attributes = get_current_span(), None
     recorder.record(
-        source, attempt, error_type, delay, span=span, started_ns=time_ns(), context_attributes=context_attributes
+        source, attempt, kind, delay, span=span, started_ns=time_ns(), context_attributes=context_attributes
     )
 
 
@@ -176,11 +163,11 @@ def _record_sdk_retry(
     if not isinstance(status_code, int):
         status_code = None
     if status_code is not None:
-        error_type = str(status_code)
+        kind = str(status_code)
     elif failure is not None:
-        error_type = type(failure).__qualname__
+        kind = error_type(failure)
     else:
-        error_type = semconv.ERROR_TYPE_OTHER
+        kind = semconv.ERROR_TYPE_OTHER
     retries_taken = kwargs.get("retries_taken")
     attempt = retries_taken + 1 if isinstance(retries_taken, int) else 0
     owner = current_retry_owner()
@@ -192,7 +179,7 @@ def _record_sdk_retry(
     recorder.record(
         source,
         attempt,
-        error_type,
+        kind,
         delay,
         span=span,
         started_ns=started_ns,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from otel_agentperf._config import read_bool
+from otel_agentperf.core.settings import read_bool
 from otel_agentperf.environment_variables import OTEL_AGENTPERF_STRICT
 
 _logger = logging.getLogger("otel_agentperf")

@@ -1,7 +1,8 @@
-"""The provider-agnostic lifecycle of one LLM call: span, context, metrics.
+"""The lifecycle of one LLM call, whatever the provider: span, context, metrics, run tally.
 
-A provider module describes each instrumented method with an :class:`LLMOperation` (how to read the request, the
-response and stream chunks); everything else is here and shared. A call goes through three guarded phases:
+A provider adapter describes each instrumented method with an ``LLMOperation`` (``core.provider``: how to read the
+request, the response and stream chunks into an ``LLMResult``); everything else is here and shared. A call goes
+through three guarded phases (``core.llm_wrappers``):
 
 1. :meth:`LLMTelemetry.start` starts the CLIENT span with the attributes that sampling may use, makes it current
    (so SDK-internal retries and SDK-native spans see it) and returns an :class:`LLMInvocation`;
@@ -11,33 +12,57 @@ response and stream chunks); everything else is here and shared. A call goes thr
 Metrics never depend on sampling; span attributes beyond the sampling ones are built only when the span records.
 
 A stream's chunk gaps (``gen_ai.client.operation.time_per_output_chunk``, one point per chunk after the first) are
-kept in a float array while the stream runs and recorded when it ends, so that each point carries the final
-attributes (response model, ``error.type``) and a chunk costs an append, not a metric record. A stream longer than
-``GAP_BUFFER`` chunks records its gaps in batches of that size, the early ones without a final ``error.type``.
+kept in a float array while the stream runs and handed over when it ends, with the final attributes (response
+model, ``error.type``), to a deferred histogram (``core.instruments``) that records them at the next metric
+collection: a chunk costs an append on the caller's path, not a metric record. A stream longer than ``GAP_BUFFER``
+chunks hands its gaps over in batches of that size, the early ones without a final ``error.type``.
 """
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from timeit import default_timer
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.metrics import Meter
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_span_in_context
+from opentelemetry.trace import Span, SpanKind, Tracer
 
+from otel_agentperf import environment_variables as env
 from otel_agentperf import semconv
-from otel_agentperf._contexts import Attached, attach, detach
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf._runs import current_run, record_llm_call
-from otel_agentperf.instrumentation._attribute_sets import Attributes, MetricAttributes, derive
-from otel_agentperf.instrumentation._operation import LLMOperation, LLMSettings
-from otel_agentperf.instrumentation._retry import RETRY_OWNER_KEY, RetryRecorder, duration_histogram
+from otel_agentperf.core.attribute_sets import Attributes, MetricAttributes, derive
+from otel_agentperf.core.content import ContentPolicy
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import Instruments
+from otel_agentperf.core.lifecycle import Operation, error_type
+from otel_agentperf.core.provider import LLMOperation, LLMResult
+from otel_agentperf.core.retries import RETRY_OWNER_KEY, RetryRecorder
+from otel_agentperf.core.settings import read_bool
+from otel_agentperf.core.tally import current_run, record_llm_call
 
 GAP_BUFFER = 1024
 """Chunk gaps a stream keeps before it records them (8 bytes each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LLMSettings:
+    """Settings resolved once at ``instrument()`` time and shared by every wrapper of an instrumentor."""
+
+    content: ContentPolicy = field(default_factory=ContentPolicy)
+    chunk_gaps: bool = True
+    """Whether streams record ``time_per_output_chunk`` (one point per output chunk after the first)."""
+    stream_include_usage: bool = False
+    """OpenAI: ask streamed chat completions for token usage."""
+
+
+def resolve_llm_settings(kwargs: Mapping[str, Any], **provider_settings: Any) -> LLMSettings:
+    """The shared LLM settings from keyword arguments, then environment variables, then defaults."""
+    return LLMSettings(
+        content=ContentPolicy.resolve(kwargs),
+        chunk_gaps=read_bool(env.OTEL_AGENTPERF_CHUNK_GAPS, "chunk_gaps", kwargs.get("chunk_gaps"), True),
+        **provider_settings,
+    )
 
 
 class LLMTelemetry:
@@ -57,40 +82,21 @@ class LLMTelemetry:
         "metric_sets",
     )
 
-    def __init__(self, tracer: Tracer, meter: Meter, settings: LLMSettings, reporter: ErrorReporter) -> None:
+    def __init__(
+        self, tracer: Tracer, instruments: Instruments, settings: LLMSettings, reporter: ErrorReporter
+    ) -> None:
         self.tracer = tracer
         self.settings = settings
         self.reporter = reporter
-        self.duration = duration_histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION, "GenAI operation duration.")
-        self.token_usage = meter.create_histogram(
-            semconv.GEN_AI_CLIENT_TOKEN_USAGE,
-            unit=semconv.UNIT_TOKENS,
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=semconv.TOKEN_BUCKETS,
-        )
-        self.time_to_first_chunk = duration_histogram(
-            meter, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, "Time from the request to the first output chunk."
-        )
+        self.duration = instruments.histogram(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
+        self.token_usage = instruments.histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE)
+        self.time_to_first_chunk = instruments.histogram(semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK)
         self.time_per_output_chunk = (
-            duration_histogram(
-                meter,
-                semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK,
-                "Time between an output chunk and the one before it.",
-            )
-            if settings.chunk_gaps
-            else None
+            instruments.deferred_histogram(semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK) if settings.chunk_gaps else None
         )
-        self.cache_read_tokens = meter.create_counter(
-            semconv.GEN_AI_CLIENT_CACHE_READ_TOKENS,
-            unit=semconv.UNIT_TOKENS,
-            description="Input tokens served from the provider's prompt cache.",
-        )
-        self.cache_write_tokens = meter.create_counter(
-            semconv.GEN_AI_CLIENT_CACHE_WRITE_TOKENS,
-            unit=semconv.UNIT_TOKENS,
-            description="Input tokens written to the provider's prompt cache.",
-        )
-        self.retries = RetryRecorder(meter)
+        self.cache_read_tokens = instruments.counter(semconv.GEN_AI_CLIENT_CACHE_READ_TOKENS)
+        self.cache_write_tokens = instruments.counter(semconv.GEN_AI_CLIENT_CACHE_WRITE_TOKENS)
+        self.retries = RetryRecorder(instruments)
         self.metric_sets = MetricAttributes()
 
     def start(self, operation: LLMOperation, instance: Any, kwargs: Mapping[str, Any]) -> LLMInvocation | None:
@@ -101,36 +107,26 @@ class LLMTelemetry:
             name = f"{operation.name} {model}" if model else operation.name
             span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             invocation = LLMInvocation(self, operation, span, attributes, kwargs)
-            if self.settings.capture_content and span.is_recording():
+            if invocation.capture_content and span.is_recording():
                 invocation.add_content(operation.input_content(kwargs))
-            invocation.token = attach(otel_context.set_value(RETRY_OWNER_KEY, invocation, set_span_in_context(span)))
+            invocation.enter(otel_context.set_value(RETRY_OWNER_KEY, invocation))
             return invocation
         except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
             self.reporter.report(f"{operation.name} start", error)
             return None
 
 
-class LLMInvocation:
-    """The state of one LLM call, filled by the provider's readers and turned into telemetry once at the end."""
+class LLMInvocation(Operation, LLMResult):
+    """One LLM call: its span (an :class:`Operation`), the :class:`LLMResult` its readers fill, and its timings."""
 
     __slots__ = (
+        "span",
+        "started",
+        "_token",
         "telemetry",
         "operation",
-        "span",
         "metric_attributes",
-        "start_time",
-        "token",
         "ended",
-        "response_id",
-        "response_model",
-        "finish_reasons",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "reasoning_tokens",
-        "extra_attributes",
-        "output_messages",
         "content",
         "chunk_count",
         "first_chunk_time",
@@ -140,7 +136,6 @@ class LLMInvocation:
         "backoff_time",
         "run",
         "kwargs",
-        "capture_content",
     )
 
     def __init__(
@@ -151,23 +146,14 @@ class LLMInvocation:
         attributes: Attributes,
         kwargs: Mapping[str, Any],
     ) -> None:
+        LLMResult.__init__(self, telemetry.settings.content.capture)
+        self.span = span  # Operation.begin(), inlined: this runs on every call
+        self.started = default_timer()
+        self._token = None
         self.telemetry = telemetry
         self.operation = operation
-        self.span = span
         self.metric_attributes = attributes
-        self.start_time = default_timer()
-        self.token: Attached | None = None
         self.ended = False
-        self.response_id: str | None = None
-        self.response_model: str | None = None
-        self.finish_reasons: list[str] | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cache_read_tokens: int | None = None
-        self.cache_write_tokens: int | None = None
-        self.reasoning_tokens: int | None = None
-        self.extra_attributes: Attributes | None = None
-        self.output_messages: list[dict[str, Any]] | None = None
         self.content: Attributes | None = None
         self.chunk_count = 0
         self.first_chunk_time: float | None = None
@@ -177,12 +163,11 @@ class LLMInvocation:
         self.backoff_time = 0.0
         self.run = current_run()
         self.kwargs = kwargs
-        self.capture_content = telemetry.settings.capture_content
 
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
         """Leave the call's context; read ``result`` and end, or wrap it if it is a stream. Returns what to return."""
-        self.detach()
+        self.leave()
         try:
             if self.operation.is_stream(kwargs, result):
                 return stream_proxy(result, self)
@@ -194,7 +179,7 @@ class LLMInvocation:
 
     def fail(self, error: BaseException) -> None:
         """Leave the call's context and end the span with ``error`` (which the caller then re-raises)."""
-        self.detach()
+        self.leave()
         self.end(error)
 
     def on_chunk(self, chunk: object) -> None:
@@ -225,9 +210,8 @@ class LLMInvocation:
         try:
             self._record(error, stream_end)
         except Exception as internal:  # noqa: BLE001
+            self.end_after_failure()
             self.telemetry.reporter.report(f"{self.operation.name} end", internal)
-            if self.span.is_recording():
-                self.span.end()
 
     def add_retry(self, delay: float) -> None:
         """Count one retry of this call and the time waited before it."""
@@ -239,69 +223,44 @@ class LLMInvocation:
         if self.content is None:
             self.content = {}
         for key, value in attributes.items():
-            self.content[key] = self.truncate(value)
-
-    def add_attributes(self, attributes: Attributes) -> None:
-        """Keep provider-specific response attributes for the span."""
-        if self.extra_attributes is None:
-            self.extra_attributes = {}
-        self.extra_attributes.update(attributes)
-
-    def truncate(self, value: Any) -> str:
-        """Serialise captured content as JSON, each text in it cut to the configured length (the JSON stays valid)."""
-        limit = self.telemetry.settings.content_max_length
-        if isinstance(value, str):
-            return value[:limit]
-        return json.dumps(_cut_texts(value, limit), ensure_ascii=False, default=str)
-
-    def detach(self) -> None:
-        """Leave the call's context (once; later calls do nothing)."""
-        token, self.token = self.token, None
-        if token is not None:
-            try:
-                detach(token)
-            except Exception as error:  # noqa: BLE001
-                self.telemetry.reporter.report(f"{self.operation.name} context", error)
+            self.content[key] = self.telemetry.settings.content.serialise(value)
 
     # --- internals -------------------------------------------------------------------------------------------------
     def _record(self, error: BaseException | None, stream_end: str | None) -> None:
         telemetry = self.telemetry
-        duration = max(default_timer() - self.start_time, 0.0)
-        if error is None:
+        duration = max(default_timer() - self.started, 0.0)
+        kind = None if error is None else error_type(error)
+        if kind is None:
             attributes, input_set, output_set = telemetry.metric_sets.get(self.metric_attributes, self.response_model)
         else:
-            attributes, input_set, output_set = derive(self.metric_attributes, self.response_model, _error_type(error))
+            attributes, input_set, output_set = derive(self.metric_attributes, self.response_model, kind)
         telemetry.duration.record(duration, attributes)
         self._record_tokens(attributes, input_set, output_set)
-        record_llm_call(
-            self.run,
-            self.input_tokens,
-            self.output_tokens,
-            self.cache_read_tokens,
-            self.cache_write_tokens,
-            error is not None,
-        )
+        if self.run is not None:
+            record_llm_call(
+                self.run,
+                self.input_tokens,
+                self.output_tokens,
+                self.cache_read_tokens,
+                self.cache_write_tokens,
+                error is not None,
+            )
         if self.first_chunk_time is not None:
-            telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.start_time, 0.0), attributes)
+            telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes)
             self._record_gaps(attributes)
-        span = self.span
-        if span.is_recording():
-            span.set_attributes(self._span_attributes(stream_end))
-            if error is not None:
-                span.set_attribute(semconv.ERROR_TYPE, attributes[semconv.ERROR_TYPE])
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            self._emit_content()
-        span.end()
+        if self.span.is_recording():
+            if self.capture_content:
+                self._emit_content()
+            self.close_span(self._span_attributes(stream_end), kind, error)
+        else:
+            self.span.end()
 
     def _record_gaps(self, attributes: Attributes) -> None:
         gaps = self.chunk_gaps
         histogram = self.telemetry.time_per_output_chunk
         if gaps and histogram is not None:
-            record = histogram.record
-            for gap in gaps:
-                record(gap, attributes)
-            del gaps[:]
+            self.chunk_gaps = None  # the queue owns the array now
+            histogram.record_batch(gaps, attributes)
 
     def _record_tokens(self, attributes: Attributes, input_set: Attributes, output_set: Attributes) -> None:
         telemetry = self.telemetry
@@ -340,37 +299,22 @@ class LLMInvocation:
             attributes[semconv.AGENTPERF_STREAM_END] = stream_end
             attributes[semconv.AGENTPERF_STREAM_CHUNKS] = self.chunk_count
             if self.first_chunk_time is not None:
-                attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_time - self.start_time
+                attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_time - self.started
         if self.retry_count:
             attributes[semconv.AGENTPERF_RETRY_COUNT] = self.retry_count
             attributes[semconv.AGENTPERF_RETRY_BACKOFF_TIME] = self.backoff_time
         return attributes
 
     def _emit_content(self) -> None:
-        settings = self.telemetry.settings
-        if not settings.capture_content:
+        policy = self.telemetry.settings.content
+        if not policy.capture:
             return
         content = dict(self.content or {})
         if self.output_messages is not None:
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = self.truncate(self.output_messages)
+            content[semconv.GEN_AI_OUTPUT_MESSAGES] = policy.serialise(self.output_messages)
         if not content:
             return
-        if settings.capture_on_span:
+        if policy.on_span:
             self.span.set_attributes(content)
-        if settings.capture_in_event:
+        if policy.in_event:
             self.span.add_event(semconv.CONTENT_EVENT_NAME, content)
-
-
-def _error_type(error: BaseException) -> str:
-    return type(error).__qualname__ or semconv.ERROR_TYPE_OTHER
-
-
-def _cut_texts(value: Any, limit: int) -> Any:
-    """``value`` with every string longer than ``limit`` cut to it."""
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit]
-    if isinstance(value, dict):
-        return {key: _cut_texts(item, limit) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_cut_texts(item, limit) for item in value]
-    return value

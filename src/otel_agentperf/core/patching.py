@@ -1,4 +1,4 @@
-"""The base of every otel_agentperf instrumentor: scope setup, a dependency self-check, and owned patching.
+"""The base of every otel_agentperf instrumentor: a dependency self-check, strict mode, and owned patching.
 
 ``uninstrument()`` restores exactly what ``instrument()`` replaced: each patch remembers the original attribute and
 the wrapper it installed, and an attribute is put back only while it still holds that wrapper (someone who wrapped it
@@ -16,14 +16,10 @@ from typing import Any
 import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.metrics import Meter, get_meter
-from opentelemetry.trace import Tracer, get_tracer
 
 from otel_agentperf import environment_variables as env
-from otel_agentperf import semconv
-from otel_agentperf._config import read_bool
-from otel_agentperf._guard import ErrorReporter
-from otel_agentperf.version import __version__
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.settings import read_bool
 
 _logger = logging.getLogger(__name__)
 
@@ -67,7 +63,7 @@ class AgentPerfInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             else:
                 _logger.warning(
                     "%s.%s was wrapped again after otel_agentperf; leaving it as it is",
-                    patch.owner.__qualname__,
+                    getattr(patch.owner, "__qualname__", patch.owner.__name__),
                     patch.name,
                 )
         self._patches = []
@@ -86,10 +82,3 @@ class AgentPerfInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         function_wrapper = wrapt.FunctionWrapper(original, wrapper)
         setattr(owner, name, function_wrapper)
         self._patches.append(_Patch(owner, name, original, function_wrapper))
-
-
-def scope(tracer_provider: Any, meter_provider: Any, name: str) -> tuple[Tracer, Meter]:
-    """The tracer and meter of instrumentation scope ``name``, versioned, with the schema URL."""
-    tracer = get_tracer(name, __version__, tracer_provider, schema_url=semconv.SCHEMA_URL)
-    meter = get_meter(name, __version__, meter_provider, schema_url=semconv.SCHEMA_URL)
-    return tracer, meter

@@ -1,3 +1,0 @@
-"""The functools cache helper needs no library beyond the standard one."""
-
-_instruments: tuple[str, ...] = ()
