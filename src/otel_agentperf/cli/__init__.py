@@ -16,6 +16,7 @@ from typing import Any
 
 EXIT_BAD_INPUT = 2
 FORMATS = ("text", "markdown", "json", "html")
+TEXT_WIDTH = 120
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,13 +103,16 @@ def _run_report(options: argparse.Namespace) -> int:
     if options.format == "text" and options.output is None:
         from rich.console import Console
 
-        report_module.print_text(report, Console())
+        console = Console()
+        if not console.is_terminal:  # a pipe or a file: no terminal width to fit
+            console = Console(width=TEXT_WIDTH)
+        report_module.print_text(report, console)
         return 0
     if options.format == "text":
         from rich.console import Console
 
         with options.output.open("w", encoding="utf-8") as handle:
-            report_module.print_text(report, Console(file=handle, width=160))
+            report_module.print_text(report, Console(file=handle, width=TEXT_WIDTH))
         return 0
     if options.format == "json":
         text = json.dumps(report, indent=2) + "\n"

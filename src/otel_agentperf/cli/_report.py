@@ -174,19 +174,20 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
                 ],
             )
         )
+        agents = report["agents"]
         found.append(
             (
-                "Where the time went (all runs)",
-                ["agent", *SPLIT_LABELS.values()],
+                "Where the time went (share of all runs' time, and seconds per run)",
+                ["", *(a["agent"] for a in agents)],
                 [
                     [
-                        a["agent"],
+                        label,
                         *(
-                            f"{a['time_split_share'][part]:.0%} {units.seconds(a['time_split'][part])}"
-                            for part in SPLIT_LABELS
+                            f"{a['time_split_share'][part]:.0%}  {units.seconds(a['time_split'][part] / a['runs'])}"
+                            for a in agents
                         ),
                     ]
-                    for a in report["agents"]
+                    for part, label in SPLIT_LABELS.items()
                 ],
             )
         )
@@ -346,7 +347,7 @@ def print_text(report: dict[str, Any], console: Any) -> None:
     for title, header, rows in sections(report):
         table = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
         for index, name in enumerate(header):
-            widest = max([len(cells[index]) for cells in rows] + [len(word) for word in name.split()])
+            widest = max(len(cells[index]) for cells in rows)
             table.add_column(name, justify="left" if index == 0 else "right", overflow="fold", min_width=widest)
         for cells in rows:
             table.add_row(*cells)
