@@ -45,6 +45,13 @@ def llm_service(chunk_delay: float = 0.0) -> Iterator[str]:
     from llm_server import serve  # examples/demo is on the path (tests/conftest.py)
 
     server = serve(port=0, chunk_delay=chunk_delay)
+    show_error = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is no news
+            show_error(request, client_address)
+
+    server.handle_error = handle_error  # type: ignore[method-assign]
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:

@@ -38,10 +38,7 @@ def test_record_the_demo_agent_and_report_what_the_spans_say(tmp_path: Path) -> 
     assert agent["agent"] == "research-agent" and agent["runs"] == RUNS and agent["errors"] == 0
     durations = sorted((int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"])) / 1e9 for s in runs)
     assert agent["duration"]["p50"] == statistics.median(durations)
-    assert (
-        sum(agent["time_split"].values()) == sum(durations)
-        or abs(sum(agent["time_split"].values()) - sum(durations)) < 1e-6 * RUNS
-    )
+    assert abs(sum(agent["time_split"].values()) - sum(durations)) < 1e-6  # the parts add up to the runs
     assert agent["time_split"]["llm"] > 0 and agent["time_split"]["rate_limit_wait"] > 0  # the 429 in each run
     assert agent["time_split"]["retry_backoff"] > 0  # tenacity, from the second run on
 

@@ -20,8 +20,9 @@ TOOL_P95_SHARE = 0.5
 TOOL_MIN_CALLS = 3
 APP_CACHE_MIN_LOOKUPS = 20
 APP_CACHE_LOW_RATIO = 0.3
-MEMORY_MIN_RUNS = 4
-MEMORY_GROWTH_BYTES = 1024 * 1024
+MEMORY_WARM_UP_RUNS = 2
+MEMORY_MIN_RUNS = 5
+MEMORY_GROWTH_BYTES = 4 * 1024 * 1024
 MEMORY_GROWING_SHARE = 0.75
 
 
@@ -73,8 +74,8 @@ def retry_share(analysis: Analysis) -> list[Recommendation]:
         return []
     waits = sum(run.split["retry_backoff"] + run.split["rate_limit_wait"] for run in runs)
     limited = sum(run.split["rate_limit_wait"] for run in runs)
-    llm_time = sum(run.split["llm"] for run in runs) + waits
-    if llm_time <= 0 or waits / llm_time < RETRY_SHARE:
+    llm_time = sum(run.split["llm"] for run in runs)
+    if llm_time + waits <= 0 or waits / (llm_time + waits) < RETRY_SHARE:
         return []
     causes = ", ".join(f"{cause} x{n}" for (_, cause), n in analysis.span_retries.most_common(3)) or "unknown"
     if limited >= waits / 2:
@@ -88,8 +89,8 @@ def retry_share(analysis: Analysis) -> list[Recommendation]:
         Recommendation(
             "retry-share",
             "Retries take a large share of LLM time",
-            f"{units.seconds(waits)} of {units.seconds(llm_time)} LLM time waited before retries "
-            f"({waits / llm_time:.0%}; rate limits {units.seconds(limited)}); causes: {causes}",
+            f"{units.seconds(waits)} waiting before retries (rate limits {units.seconds(limited)}) against "
+            f"{units.seconds(llm_time)} in LLM calls: {waits / (llm_time + waits):.0%} of the two; causes: {causes}",
             f"LLM time -{units.seconds(waits)} over {len(runs)} run(s) ({units.seconds(waits / len(runs))} per run)",
             fix,
         )
@@ -173,8 +174,8 @@ def memory_growth(analysis: Analysis) -> list[Recommendation]:
     """The process's peak memory grows in run after run of the same agent: something is kept between runs."""
     found = []
     for agent, runs in sorted(analysis.runs_by_agent().items()):
-        growths = [run.memory_growth for run in runs[1:] if run.memory_growth is not None]
-        if len(runs) < MEMORY_MIN_RUNS or len(growths) < MEMORY_MIN_RUNS - 1:
+        growths = [run.memory_growth for run in runs[MEMORY_WARM_UP_RUNS:] if run.memory_growth is not None]
+        if len(runs) < MEMORY_MIN_RUNS or len(growths) < MEMORY_MIN_RUNS - MEMORY_WARM_UP_RUNS:
             continue
         growing = [growth for growth in growths if growth >= MEMORY_GROWTH_BYTES]
         if len(growing) < MEMORY_GROWING_SHARE * len(growths):
@@ -184,7 +185,7 @@ def memory_growth(analysis: Analysis) -> list[Recommendation]:
             Recommendation(
                 "memory-growth",
                 f"{agent}: memory grows run after run",
-                f"peak memory grew in {len(growing)} of {len(growths)} runs after the first, "
+                f"peak memory grew in {len(growing)} of {len(growths)} runs after the first {MEMORY_WARM_UP_RUNS}, "
                 f"{units.data_size(total)} in all ({units.data_size(total / len(growths))} per run)",
                 f"memory growth {units.data_size(total / len(growths))} per run -> 0",
                 "Look for what outlives a run: unbounded caches, message histories kept on a global, clients created "
