@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import urllib.error
@@ -220,7 +221,7 @@ def _answers_http(url: str) -> bool:
     try:
         with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_S) as response:  # noqa: S310 - the user's endpoint
             return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError):  # not HTTP, or no OTLP there
         return False
 
 
