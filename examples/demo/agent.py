@@ -28,7 +28,6 @@ from openai.types.chat import (
     ChatCompletionMessageFunctionToolCallParam,
     ChatCompletionMessageParam,
 )
-
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from otel_agentperf import agent_run, tool

@@ -11,6 +11,7 @@ Exits with the agent's status when it fails, else with the report's.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -37,6 +38,9 @@ def agentperf(*arguments: str, env: dict[str, str]) -> int:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--output", default="demo-run.jsonl", help="the OTLP JSON lines file to write")
+    output = os.path.relpath(Path(parser.parse_args().output).resolve())
     llm = serve(port=0, chunk_delay=0.01)
     show_error = llm.handle_error
 
@@ -49,7 +53,6 @@ def main() -> int:
     print(f"fake LLM service: {base_url}")
     env = dict(os.environ, OPENAI_BASE_URL=base_url, OPENAI_API_KEY="demo-key-not-secret")
     env.setdefault("OTEL_SERVICE_NAME", "agentperf-demo")
-    output = os.path.relpath(Path.cwd() / "demo-run.jsonl")
     try:
         status = agentperf("record", "-o", output, "--", "python", os.path.relpath(AGENT), "--runs", str(RUNS), env=env)
         if status != 0:

@@ -36,6 +36,29 @@ METRIC_NAMES = frozenset(
         "process.cpu.time",
     }
 )
+SPAN_KEYS = frozenset(
+    {
+        "gen_ai.operation.name",
+        "gen_ai.agent.name",
+        "gen_ai.workflow.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_write.input_tokens",
+        "gen_ai.response.time_to_first_chunk",
+        "gen_ai.tool.name",
+        "agentperf.stream.chunk_count",
+        "agentperf.retry.count",
+        "agentperf.run.peak_memory_growth",
+        "agentperf.run.cpu_time",
+        "error.type",
+        *COST_KEYS,
+    }
+)
+"""The span attributes the analysis reads; the reader skips the others."""
 SPLIT_PARTS = ("llm", "tools", "retry_backoff", "rate_limit_wait", "other")
 
 
@@ -134,7 +157,7 @@ class Analysis:
     span_retries: Counter[tuple[str, str]] = field(default_factory=Counter)
     slowest_steps: list[tuple[float, str, str, str]] = field(default_factory=list)
     services: Counter[str] = field(default_factory=Counter)
-    traces: set[str] = field(default_factory=set)
+    traces: int = 0
     metrics: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[int, float]] = field(default_factory=dict)
     memory_peak: float | None = None
 
@@ -169,7 +192,7 @@ def analyse(paths: Sequence[Path]) -> Analysis:
     analysis = Analysis(sources=[str(path) for path in paths])
     builder = _Builder(analysis)
     for path in paths:
-        for record in read(path, analysis.stats, METRIC_NAMES):
+        for record in read(path, analysis.stats, METRIC_NAMES, SPAN_KEYS):
             if isinstance(record, Span):
                 builder.add_span(record)
             else:
@@ -186,7 +209,6 @@ class _Builder:
     # --- spans ---------------------------------------------------------------------------------------------------
     def add_span(self, span: Span) -> None:
         kind = category(span)
-        self.analysis.traces.add(span.trace_id)
         self.analysis.services[str(span.resource.get("service.name", "unknown_service"))] += 1
         waits = self._waits(span)
         node = _Node(span.span_id, span.parent_id, kind, span.start, span.end, waits)
@@ -269,6 +291,7 @@ class _Builder:
     # --- traces and runs -----------------------------------------------------------------------------------------
     def _finish_trace(self, trace_id: str) -> None:
         nodes = self.pending.pop(trace_id, [])
+        self.analysis.traces += 1
         children: dict[str, list[_Node]] = defaultdict(list)
         for node in nodes:
             children[node.parent_id].append(node)

@@ -106,8 +106,16 @@ class ReadStats:
     warnings: list[str] = field(default_factory=list)
 
 
-def read(path: Path, stats: ReadStats, metric_names: frozenset[str] | None = None) -> Iterator[Span | Point]:
+def read(
+    path: Path,
+    stats: ReadStats,
+    metric_names: frozenset[str] | None = None,
+    span_keys: frozenset[str] | None = None,
+) -> Iterator[Span | Point]:
     """Every span and metric point of an OTLP JSON lines file, in file order.
+
+    ``metric_names`` keeps only those metrics; ``span_keys`` keeps only those span attributes (decoding the others
+    is most of the cost of reading a span).
 
     Raises:
         InputError: the file is missing or its first record is not OTLP JSON.
@@ -121,16 +129,23 @@ def read(path: Path, stats: ReadStats, metric_names: frozenset[str] | None = Non
         number = 0
         for number, raw in enumerate(handle, 1):
             if pending is not None:
-                yield from _records(pending, number - 1, path, stats, metric_names, last=False)
+                yield from _records(pending, number - 1, path, stats, metric_names, span_keys, last=False)
             pending = raw
         if pending is not None:
-            yield from _records(pending, number, path, stats, metric_names, last=True)
+            yield from _records(pending, number, path, stats, metric_names, span_keys, last=True)
     if stats.lines == 0:
         raise InputError(f"{path}: no OTLP data (the file is empty)")
 
 
 def _records(
-    raw: bytes, number: int, path: Path, stats: ReadStats, metric_names: frozenset[str] | None, *, last: bool
+    raw: bytes,
+    number: int,
+    path: Path,
+    stats: ReadStats,
+    metric_names: frozenset[str] | None,
+    span_keys: frozenset[str] | None,
+    *,
+    last: bool,
 ) -> Iterator[Span | Point]:
     if not raw.strip():
         return
@@ -154,7 +169,7 @@ def _records(
         for scope_spans in resource_spans.get("scopeSpans") or ():
             for span in scope_spans.get("spans") or ():
                 stats.spans += 1
-                yield _span(span, resource)
+                yield _span(span, resource, span_keys)
     for resource_metrics in document.get("resourceMetrics") or ():
         resource = attributes_of((resource_metrics.get("resource") or {}).get("attributes"))
         for scope_metrics in resource_metrics.get("scopeMetrics") or ():
@@ -165,7 +180,7 @@ def _records(
                         yield point
 
 
-def _span(span: dict[str, Any], resource: dict[str, Any]) -> Span:
+def _span(span: dict[str, Any], resource: dict[str, Any], keys: frozenset[str] | None) -> Span:
     return Span(
         trace_id=span.get("traceId", ""),
         span_id=span.get("spanId", ""),
@@ -175,7 +190,7 @@ def _span(span: dict[str, Any], resource: dict[str, Any]) -> Span:
         start=int(span.get("startTimeUnixNano", 0)),
         end=int(span.get("endTimeUnixNano", 0)),
         error=_int((span.get("status") or {}).get("code", 0)) == STATUS_CODE_ERROR,
-        attributes=attributes_of(span.get("attributes")),
+        attributes=attributes_of(span.get("attributes"), keys),
         events=[
             Event(event.get("name", ""), int(event.get("timeUnixNano", 0)), attributes_of(event.get("attributes")))
             for event in span.get("events") or ()
@@ -194,9 +209,11 @@ def _int(value: Any) -> int:
     return int(value)
 
 
-def attributes_of(items: Any) -> dict[str, Any]:
-    """OTLP JSON ``[{"key": ..., "value": {...}}]`` as a plain dict."""
-    return {item["key"]: _value(item.get("value") or {}) for item in items or ()}
+def attributes_of(items: Any, keys: frozenset[str] | None = None) -> dict[str, Any]:
+    """OTLP JSON ``[{"key": ..., "value": {...}}]`` as a plain dict (only ``keys``, when given)."""
+    if keys is None:
+        return {item["key"]: _value(item.get("value") or {}) for item in items or ()}
+    return {item["key"]: _value(item.get("value") or {}) for item in items or () if item["key"] in keys}
 
 
 def _value(value: dict[str, Any]) -> Any:

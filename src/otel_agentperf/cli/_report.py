@@ -29,7 +29,7 @@ def build(analysis: Analysis) -> dict[str, Any]:
         "warnings": list(analysis.stats.warnings),
         "overview": {
             "spans": analysis.stats.spans,
-            "traces": len(analysis.traces),
+            "traces": analysis.traces,
             "services": sorted(analysis.services),
             "runs": len(analysis.runs),
             "llm_calls": sum(m.calls for m in analysis.models.values()),
