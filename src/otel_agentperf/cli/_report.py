@@ -177,7 +177,7 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
         agents = report["agents"]
         found.append(
             (
-                "Where the time went (share of all runs' time, and seconds per run)",
+                "Where the time went (share of all runs' time; seconds per run)",
                 ["", *(a["agent"] for a in agents)],
                 [
                     [
@@ -194,8 +194,8 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
     if report["models"]:
         found.append(
             (
-                "LLM calls by model",
-                ["model", "calls", "errors", "input tokens", "output tokens", "prompt cache", "cost", "retries"],
+                "LLM calls by model (tokens; prompt-cache hits: share of input tokens read from the cache)",
+                ["model", "calls", "errors", "input", "output", "cache hits", "cost", "retries"],
                 [
                     [
                         m["model"],
@@ -213,8 +213,8 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
         )
         found.append(
             (
-                "LLM latency by model",
-                ["model", "p50", "p95", "p99", "first chunk p50", "first chunk p95", "output tokens/s"],
+                "LLM latency by model (TTFC: time to first chunk; tokens/s: output tokens per second after it)",
+                ["model", "p50", "p95", "p99", "TTFC p50", "TTFC p95", "tokens/s"],
                 [
                     [
                         m["model"],

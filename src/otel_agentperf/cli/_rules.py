@@ -88,10 +88,10 @@ def retry_share(analysis: Analysis) -> list[Recommendation]:
     return [
         Recommendation(
             "retry-share",
-            "Retries take a large share of LLM time",
+            "Waiting to retry takes a large share of LLM time",
             f"{units.seconds(waits)} waiting before retries (rate limits {units.seconds(limited)}) against "
             f"{units.seconds(llm_time)} in LLM calls: {waits / (llm_time + waits):.0%} of the two; causes: {causes}",
-            f"LLM time -{units.seconds(waits)} over {len(runs)} run(s) ({units.seconds(waits / len(runs))} per run)",
+            f"run time -{units.seconds(waits / len(runs))} per run ({units.seconds(waits)} over {len(runs)} runs)",
             fix,
         )
     ]
