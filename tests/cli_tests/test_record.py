@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import statistics
 import subprocess
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from otel_agentperf.cli._receiver import Receiver
 from tests.cli_tests.helpers import DEMO, TIMEOUT_S, agentperf, agentperf_command, clean_env, llm_service, spans_in
@@ -106,7 +109,8 @@ INTERRUPTED = """
 """
 
 
-def test_ctrl_c_stops_the_program_and_the_file_keeps_what_arrived(tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", [False, True], ids=["kill-INT", "terminal-Ctrl-C"])
+def test_ctrl_c_stops_the_program_and_the_file_keeps_what_arrived(tmp_path: Path, group: bool) -> None:
     program, output = tmp_path / "patient.py", tmp_path / "patient.jsonl"
     program.write_text(textwrap.dedent(INTERRUPTED))
     with llm_service() as base_url:
@@ -117,10 +121,14 @@ def test_ctrl_c_stops_the_program_and_the_file_keeps_what_arrived(tmp_path: Path
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=group,
         )
         assert record.stdout is not None
         assert record.stdout.readline().strip() == "ready"
-        record.send_signal(signal.SIGINT)  # to agentperf only, as `kill -INT`; a terminal's Ctrl-C reaches both
+        if group:  # a terminal's Ctrl-C: the whole foreground process group, agentperf and the program
+            os.killpg(record.pid, signal.SIGINT)
+        else:  # `kill -INT`: agentperf alone, which passes it on
+            record.send_signal(signal.SIGINT)
         _, errors = record.communicate(timeout=TIMEOUT_S)
     assert record.returncode == 128 + signal.SIGINT, errors
     assert "(interrupted)" in errors
