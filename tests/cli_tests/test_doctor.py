@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from otel_agentperf.cli._doctor import Finding, dependency_finding, diagnose
-from otel_agentperf.cli._receiver import Receiver
 from tests.cli_tests.helpers import agentperf, clean_env
 from tests.helpers import free_port
-
-
-@pytest.fixture
-def http_collector() -> Iterator[str]:
-    """A real OTLP/HTTP endpoint on loopback."""
-    receiver = Receiver(io.StringIO()).start()
-    try:
-        yield receiver.endpoint
-    finally:
-        receiver.stop(settle=0)
 
 
 def by_area(findings: list[Finding], area: str) -> list[Finding]:
@@ -97,25 +84,6 @@ def test_the_command_exits_1_on_a_problem_and_prints_its_fix() -> None:
     assert "fix: unset OTEL_SDK_DISABLED" in done.stdout
     findings = json.loads(agentperf("doctor", "--format", "json", env=clean_env()).stdout)
     assert {"instrumentor", "sdk", "exporter", "content", "sampling"} <= {f["area"] for f in findings}
-
-
-@pytest.fixture
-def grpc_collector() -> Iterator[str]:
-    """A real OTLP/gRPC endpoint on loopback (oteltest's sink)."""
-    import logging
-
-    from oteltest.sink import GrpcSink
-    from oteltest.sink.handler import AccumulatingHandler
-
-    logger = logging.getLogger("tests.doctor.sink")
-    logger.setLevel(logging.WARNING)
-    port = free_port()
-    sink = GrpcSink(AccumulatingHandler(), logger, port=port)
-    sink.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        sink.stop()
 
 
 def test_grpc_endpoint_answers_grpc_and_refuses_http(grpc_collector: str) -> None:

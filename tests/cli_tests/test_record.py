@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import signal
 import statistics
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from otel_agentperf.cli._receiver import Receiver
+from otel_agentperf.cli._record import child_environment, user_destinations
 from tests.cli_tests.helpers import DEMO, TIMEOUT_S, agentperf, agentperf_command, clean_env, llm_service, spans_in
+from tests.helpers import free_port
 
 RUNS = 3
 
@@ -80,6 +83,14 @@ FAILING = """
 """
 
 
+def _record_with(program: Path, output: Path, **settings: str) -> None:
+    with llm_service() as base_url:
+        env = clean_env(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="test-key", **settings)
+        done = agentperf("record", "-o", str(output), "--", "python", str(program), env=env)
+    assert done.returncode == 1, done.stderr  # the program fails on purpose
+    assert "could not pass" not in done.stderr
+
+
 def test_a_failing_program_keeps_its_telemetry_and_its_exit_status(tmp_path: Path) -> None:
     program, output = tmp_path / "failing.py", tmp_path / "failing.jsonl"
     program.write_text(textwrap.dedent(FAILING))
@@ -139,24 +150,59 @@ def test_ctrl_c_stops_the_program_and_the_file_keeps_what_arrived(tmp_path: Path
     assert report["overview"]["llm_calls"] == 2
 
 
-def test_record_passes_the_telemetry_on_to_the_users_own_endpoint(tmp_path: Path) -> None:
+def test_record_passes_the_telemetry_on_to_the_users_own_http_endpoint(tmp_path: Path) -> None:
     program, output = tmp_path / "failing.py", tmp_path / "out.jsonl"
     program.write_text(textwrap.dedent(FAILING))
-    theirs = io.StringIO()
-    collector = Receiver(theirs).start()
+    collector = Receiver(io.StringIO()).start()
     try:
-        with llm_service() as base_url:
-            env = clean_env(
-                OPENAI_BASE_URL=base_url,
-                OPENAI_API_KEY="test-key",
-                OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
-                OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-            )
-            agentperf("record", "-o", str(output), "--", "python", str(program), env=env)
+        _record_with(
+            program, output, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf"
+        )
     finally:
         collector.stop()
     assert collector.counts.spans == len(spans_in(output)) == 2
-    assert theirs.getvalue().count("\n") >= 1
+
+
+def test_record_passes_the_telemetry_on_to_the_users_own_grpc_endpoint(tmp_path: Path) -> None:
+    from oteltest.sink import GrpcSink
+    from oteltest.sink.handler import AccumulatingHandler
+
+    program, output = tmp_path / "failing.py", tmp_path / "out.jsonl"
+    program.write_text(textwrap.dedent(FAILING))
+    handler, port = AccumulatingHandler(), free_port()
+    logger = logging.getLogger("tests.record.sink")
+    logger.setLevel(logging.WARNING)
+    sink = GrpcSink(handler, logger, port=port)
+    sink.start()
+    try:  # the default protocol is gRPC
+        _record_with(program, output, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{port}")
+    finally:
+        sink.stop()
+    received = [s for r in handler.telemetry.trace_requests for rs in r.pbreq.resource_spans for ss in rs.scope_spans
+                for s in ss.spans]  # fmt: skip
+    assert sorted(s.name for s in received) == sorted(s["name"] for s in spans_in(output))
+    assert len(received) == 2
+
+
+def test_the_commands_environment_points_every_signal_at_the_receiver() -> None:
+    user = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector.example:4317",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://metrics.example:4318/v1/metrics",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_HEADERS": "api-key=secret%20value",
+        "OTEL_SERVICE_NAME": "mine",
+    }
+    env = child_environment(user, "http://127.0.0.1:5555", ["python", "agent.py"])
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:5555"
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert not {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"} & env.keys()
+    assert env["OTEL_SERVICE_NAME"] == "mine"
+    assert child_environment({}, "http://x", ["python", "agent.py"])["OTEL_SERVICE_NAME"] == "agent"
+    traces, metrics = user_destinations(user)
+    assert (traces.protocol, traces.endpoint) == ("grpc", "https://collector.example:4317")
+    assert (metrics.protocol, metrics.endpoint) == ("http/protobuf", "http://metrics.example:4318/v1/metrics")
+    assert traces.headers == {"api-key": "secret value"}
+    assert user_destinations({}) == []
 
 
 def test_record_without_a_command_is_bad_input(tmp_path: Path) -> None:

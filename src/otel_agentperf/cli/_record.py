@@ -20,6 +20,8 @@ SIGNALS = ("TRACES", "METRICS", "LOGS")
 SIGINT_GRACE_S = 1.0
 """After Ctrl-C, how long the command has to stop by itself (the terminal sent it the same signal) before we pass
 the signal on: a second SIGINT would interrupt its telemetry's final flush."""
+STOP_GRACE_S = 10.0
+"""After Ctrl-C, how long the command has to finish its shutdown before it is terminated (and killed after twice)."""
 SETTINGS = {
     "OTEL_TRACES_EXPORTER": "otlp",
     "OTEL_METRICS_EXPORTER": "otlp",
@@ -156,14 +158,14 @@ def _copy(source: IO[bytes] | None, target: Any) -> None:
 
 
 def _wait(child: subprocess.Popen[bytes], interrupted: list[float], tick: Any) -> int:
-    passed_on = False
+    """Wait for the command; after Ctrl-C pass SIGINT on, then SIGTERM, then SIGKILL if it will not stop."""
+    escalation = [(SIGINT_GRACE_S, signal.SIGINT), (STOP_GRACE_S, signal.SIGTERM), (2 * STOP_GRACE_S, signal.SIGKILL)]
     while True:
         try:
             code = child.wait(timeout=0.25)
             break
         except subprocess.TimeoutExpired:
             tick()
-        if interrupted and not passed_on and time.monotonic() - interrupted[0] >= SIGINT_GRACE_S:
-            child.send_signal(signal.SIGINT)
-            passed_on = True
+        if interrupted and escalation and time.monotonic() - interrupted[0] >= escalation[0][0]:
+            child.send_signal(escalation.pop(0)[1])
     return 128 - code if code < 0 else code
