@@ -17,6 +17,7 @@ from typing import Any
 EXIT_BAD_INPUT = 2
 FORMATS = ("text", "markdown", "json", "html")
 TEXT_WIDTH = 120
+DESCRIPTION = "Record an agent's runs, report on them with recommendations, compare two recordings, check the setup."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +41,7 @@ class _BadInput(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agentperf", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="agentperf", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     record = commands.add_parser("record", help="run a command instrumented and write its telemetry to a file")
