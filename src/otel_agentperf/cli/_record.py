@@ -92,10 +92,10 @@ def instrumented(command: Sequence[str]) -> list[str]:
 
 
 def status_line(counts: Counts, elapsed: float) -> str:
-    """``runs 3 · LLM calls 21 · tokens 12,345 · errors 0 · 4.2 s``."""
+    """``recording: runs 3 · LLM calls 21 · tokens 12,345 · errors 0 · 4.2 s`` (fits 80 columns)."""
     return (
-        f"agentperf record: runs {counts.runs} · LLM calls {counts.llm_calls} · tokens {counts.tokens:,} · "
-        f"errors {counts.errors} · spans {counts.spans:,} · {elapsed:.1f} s"
+        f"recording: runs {counts.runs} · LLM calls {counts.llm_calls} · tokens {counts.tokens:,} · "
+        f"errors {counts.errors} · {elapsed:.1f} s"
     )
 
 
@@ -103,6 +103,7 @@ def record(output: Path, command: Sequence[str], *, quiet: bool = False) -> int:
     """Run ``command`` instrumented, write what it exports to ``output``; return its exit status (128+N: signal N)."""
     from rich.console import Console
     from rich.live import Live
+    from rich.text import Text
 
     console = Console(stderr=True)
     live_display = console.is_terminal and not quiet
@@ -117,7 +118,9 @@ def record(output: Path, command: Sequence[str], *, quiet: bool = False) -> int:
                 env.setdefault("PYTHONUNBUFFERED", "1")
                 with Live(console=console, transient=True, refresh_per_second=4, redirect_stdout=True) as live:
                     child = _start(command, env, piped=True)
-                    code = _wait(child, interrupted, lambda: live.update(status_line(receiver.counts, _since(started))))
+                    code = _wait(
+                        child, interrupted, lambda: live.update(Text(status_line(receiver.counts, _since(started))))
+                    )
             else:
                 child = _start(command, env, piped=False)
                 code = _wait(child, interrupted, lambda: None)
@@ -126,8 +129,11 @@ def record(output: Path, command: Sequence[str], *, quiet: bool = False) -> int:
             receiver.stop()
     counts = receiver.counts
     if not quiet:
-        console.print(status_line(counts, _since(started)).replace("agentperf record:", "recorded:"))
-        console.print(f"wrote {counts.requests} OTLP requests to {output}" + (" (interrupted)" if interrupted else ""))
+        console.print(status_line(counts, _since(started)).replace("recording:", "recorded:"), highlight=False)
+        interruption = " (interrupted)" if interrupted else ""
+        console.print(
+            f"wrote {counts.requests} OTLP requests ({counts.spans:,} spans) to {output}{interruption}", highlight=False
+        )
         if counts.requests == 0:
             console.print(
                 "[yellow]nothing arrived[/yellow]: is the command a Python program with otel-agentperf and "
