@@ -173,4 +173,4 @@ class ToolCall(Operation):
             if method is not None:
                 metric[semconv.MCP_METHOD_NAME] = method
             self._also_record.record(duration, metric)
-        record_tool_call(kind is not None)
+        record_tool_call(kind is not None, duration)
