@@ -32,11 +32,14 @@ success; where a LangChain version lacks it, a handled error is still seen on a 
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Tracer
 
 from otel_agentperf import semconv
 from otel_agentperf.core.content import ContentPolicy
@@ -48,14 +51,18 @@ from otel_agentperf.instrumentation.langchain.package import _instruments
 
 __all__ = ["LangChainToolsInstrumentor"]
 
+_logger = logging.getLogger(__name__)
 _BASE_TOOL = "langchain_core.tools.base"
+_PREGEL = "langgraph.pregel.main"
+_RUNNER = "langgraph.pregel._runner"  # calls the task runners by their module-global names
+_RUNNER = "langgraph.pregel._runner"  # calls the task runners by their module-global names
 _STATUS_POSITION = 4  # _format_output(content, artifact, tool_call_id, name, status)
 
 _current_call: ContextVar[ToolCall | None] = ContextVar("agentperf_langchain_tool_call", default=None)
 
 
 class LangChainToolsInstrumentor(AgentPerfInstrumentor):
-    """Traces every execution of a LangChain tool."""
+    """Traces every execution of a LangChain tool, and LangGraph runs and nodes."""
 
     _dependencies = _instruments
 
@@ -66,6 +73,22 @@ class LangChainToolsInstrumentor(AgentPerfInstrumentor):
         self._patch(_BASE_TOOL, "BaseTool.run", sync_wrapper)
         self._patch(_BASE_TOOL, "BaseTool.arun", async_wrapper)
         self._patch(_BASE_TOOL, "_format_output", _format_output_wrapper(reporter))
+        if importlib.util.find_spec("langgraph") is not None:
+            self._setup_graphs(tracer, reporter, kwargs)
+
+    def _setup_graphs(self, tracer: Tracer, reporter: ErrorReporter, kwargs: dict[str, Any]) -> None:
+        try:
+            from otel_agentperf.instrumentation.langchain import _graphs  # noqa: PLC0415 - needs langgraph
+        except ImportError as error:  # a langgraph without the parts traced here
+            _logger.debug("LangGraph runs not traced: %s", error)
+            return
+        runs = _graphs.GraphRuns(reporter, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        sync_stream, async_stream = _graphs.stream_wrappers(runs)
+        self._patch(_PREGEL, "Pregel.stream", sync_stream)
+        self._patch(_PREGEL, "Pregel.astream", async_stream)
+        sync_node, async_node = _graphs.NodeSpans(tracer, reporter).wrappers()
+        self._patch(_RUNNER, "run_with_retry", sync_node)
+        self._patch(_RUNNER, "arun_with_retry", async_node)
 
 
 def _start(telemetry: ToolTelemetry, tool: Any, args: Any, kwargs: Any) -> ToolCall | None:
