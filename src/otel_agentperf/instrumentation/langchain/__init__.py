@@ -32,12 +32,12 @@ success; where a LangChain version lacks it, a handled error is still seen on a 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
+import wrapt
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Tracer
 
@@ -65,6 +65,7 @@ class LangChainToolsInstrumentor(AgentPerfInstrumentor):
     """Traces every execution of a LangChain tool, and LangGraph runs and nodes."""
 
     _dependencies = _instruments
+    _graphs_generation: object | None = None
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
         tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
@@ -73,8 +74,19 @@ class LangChainToolsInstrumentor(AgentPerfInstrumentor):
         self._patch(_BASE_TOOL, "BaseTool.run", sync_wrapper)
         self._patch(_BASE_TOOL, "BaseTool.arun", async_wrapper)
         self._patch(_BASE_TOOL, "_format_output", _format_output_wrapper(reporter))
-        if importlib.util.find_spec("langgraph") is not None:
-            self._setup_graphs(tracer, reporter, kwargs)
+        # LangGraph is patched when it is imported (now, if it already is): a process that has it installed but does
+        # not use it does not pay for importing it.
+        generation = self._graphs_generation = object()
+
+        def on_import(module: Any) -> None:
+            if self._graphs_generation is generation:
+                self._setup_graphs(tracer, reporter, kwargs)
+
+        wrapt.register_post_import_hook(on_import, _PREGEL)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._graphs_generation = None
+        super()._uninstrument(**kwargs)
 
     def _setup_graphs(self, tracer: Tracer, reporter: ErrorReporter, kwargs: dict[str, Any]) -> None:
         try:

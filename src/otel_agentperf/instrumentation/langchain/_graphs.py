@@ -11,7 +11,8 @@ async, in whatever task or thread the runner uses. (A LangChain callback handler
 callbacks run shielded, in a task of their own, so a span made current at a node's start could not be taken off at
 its end, and the next node would nest under it.) No callback handler is added: nothing runs per token or per event.
 
-Imported only where LangGraph is installed.
+Imported only once LangGraph's ``langgraph.pregel.main`` is (a post-import hook): only modules that one already
+imported are imported here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from langgraph.errors import GraphBubbleUp, GraphInterrupt, ParentCommand
-from langgraph.prebuilt import ToolNode
 from langgraph.types import Command
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider
@@ -58,7 +58,6 @@ class GraphRuns:
         self._providers = (tracer_provider, meter_provider)
         self._kinds: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
         self._interrupted: OrderedDict[str, SpanContext] = OrderedDict()
-        self._tool_node = ToolNode
         self._command = Command
 
     def scope(self, graph: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> GraphRunScope | None:
@@ -120,7 +119,8 @@ class GraphRuns:
 
     def _agent_node(self, node: Any) -> bool:
         bound = getattr(node, "bound", None)
-        if isinstance(bound, self._tool_node):
+        # langgraph.prebuilt.ToolNode, told by name: importing it here could be circular
+        if any(kind.__name__ == "ToolNode" and kind.__module__.startswith("langgraph.") for kind in type(bound).mro()):
             return True
         module = getattr(getattr(bound, "func", None), "__module__", None) or ""
         return module.startswith(_AGENT_FACTORY_MODULES)
