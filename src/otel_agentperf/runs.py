@@ -49,7 +49,7 @@ from otel_agentperf import semconv
 from otel_agentperf.core.decorate import decorate
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import Instruments, scope
-from otel_agentperf.core.lifecycle import Operation, error_type
+from otel_agentperf.core.lifecycle import Operation, error_type, operation_attributes
 from otel_agentperf.core.process import peak_rss
 from otel_agentperf.core.tally import RunCounts, RunTally, enter_run, exit_run
 from otel_agentperf.core.tally import record_cache_lookup as _record_cache_lookup
@@ -171,25 +171,24 @@ class AgentRun(Operation):
         tracer_provider: TracerProvider | None,
         meter_provider: MeterProvider | None,
         links: Sequence[Link] = (),
+        reporter: ErrorReporter | None = None,
     ) -> None:
         self.name = name
+        self._reporter = reporter or _reporter
+        """Where telemetry failures go: a framework adapter passes its instrumentor's."""
         self.summary: RunSummary | None = None
         """The run's summary, once it has ended."""
         self.end_reason: str | None = None
         """Set before the run ends to override how it ended (``interrupted``); see :attr:`RunSummary.end`."""
         self.begin(trace.INVALID_SPAN)
         self._links = links
-        self._attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: self.operation,
-            self.name_attribute: name,
-        }
-        for key, value in (
+        self._attributes = operation_attributes(
+            self.operation,
+            (self.name_attribute, name),
             (semconv.GEN_AI_AGENT_ID, agent_id),
             (semconv.GEN_AI_CONVERSATION_ID, conversation_id),
             (semconv.GEN_AI_PROVIDER_NAME, provider),
-        ):
-            if value is not None:
-                self._attributes[key] = value
+        )
         self._on_end = on_end
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
@@ -223,9 +222,8 @@ class AgentRun(Operation):
         try:
             self._finish(counts, error)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller
-            _reporter.report("agent run summary", failure)
-            if self.span.is_recording():
-                self.span.end()
+            self.end_after_failure()
+            self._reporter.report("agent run summary", failure)
 
     async def __aenter__(self) -> AgentRun:
         return self.__enter__()
@@ -268,7 +266,7 @@ class AgentRun(Operation):
             try:
                 self._on_end(self.summary)
             except Exception as failure:  # noqa: BLE001 - the callback's bug must not end the user's run
-                _reporter.report("agent run on_end callback", failure)
+                self._reporter.report("agent run on_end callback", failure)
 
     def _record_counts(self, instruments: Instruments, attributes: dict[str, AttributeValue]) -> None:
         """The agent metrics of the conventions: LLM calls and tool calls per run."""

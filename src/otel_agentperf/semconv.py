@@ -179,7 +179,12 @@ AGENTPERF_RETRIES: Final = "agentperf.retries"
 AGENTPERF_RETRY_BACKOFF_DURATION: Final = "agentperf.retry.backoff.duration"
 """Histogram of the seconds waited before each retry."""
 
+AGENTPERF_DEFERRED_POINTS_DROPPED: Final = "agentperf.deferred_points.dropped"
+"""Counter of metric points dropped because the queue of points recorded off the caller's path (a stream's chunk
+gaps, recorded at the next collection) was full."""
+
 UNIT_SECONDS: Final = "s"
+UNIT_POINTS: Final = "{point}"
 UNIT_TOKENS: Final = "{token}"
 UNIT_RETRIES: Final = "{retry}"
 

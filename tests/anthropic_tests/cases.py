@@ -10,7 +10,7 @@ import pytest
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentperf.instrumentation.anthropic._operations import Messages
-from tests.contract import InstrumentorCase
+from tests.contract import ContractCase
 from tests.helpers import fake_handler
 from tests.llm_drivers import DRIVERS
 
@@ -51,13 +51,15 @@ def _fingerprint(result: anthropic.types.Message) -> Any:
     return result.model_dump()
 
 
-ANTHROPIC_CASE = InstrumentorCase(
+ANTHROPIC_CASE = ContractCase(
     id="anthropic",
     instrumentor=AnthropicInstrumentor,
     patched=_patched,
     call=lambda: DRIVER.call(DRIVER.client()),
     call_raising=_call_raising,
     open_stream=lambda: DRIVER.call(DRIVER.client(), stream=True),
-    break_extraction=_break_extraction,
-    result_fingerprint=_fingerprint,
+    break_recording=_break_extraction,
+    fingerprint=_fingerprint,
+    signal="gen_ai.client.operation.duration",
+    spans=1,
 )

@@ -10,7 +10,7 @@ import pytest
 
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from otel_agentperf.instrumentation.openai._operations import ChatCompletions
-from tests.contract import InstrumentorCase
+from tests.contract import ContractCase
 from tests.helpers import fake_handler
 from tests.openai_tests.conftest import USER_MESSAGES, make_client
 
@@ -64,13 +64,15 @@ def _fingerprint(result: openai.types.chat.ChatCompletion) -> Any:
     return result.model_dump()
 
 
-OPENAI_CASE = InstrumentorCase(
+OPENAI_CASE = ContractCase(
     id="openai",
     instrumentor=OpenAIInstrumentor,
     patched=_patched,
     call=_call,
     call_raising=_call_raising,
     open_stream=_open_stream,
-    break_extraction=_break_extraction,
-    result_fingerprint=_fingerprint,
+    break_recording=_break_extraction,
+    fingerprint=_fingerprint,
+    signal="gen_ai.client.operation.duration",
+    spans=1,
 )

@@ -6,12 +6,20 @@ instrument of :data:`SPECS` on first use. Observable instruments go through :met
 keeps the first observable instrument of a name for good (creating it again hands back the old one, with the old
 callbacks), so the callback registered with the SDK is a :class:`Observed` slot whose reader can be replaced or
 cleared; re-instrumenting on the same meter provider thus observes live data again.
+
+:meth:`Instruments.deferred_histogram` takes many points with the same attributes at once (a stream's chunk gaps)
+and records them off the caller's path: they wait in a bounded queue that is drained into the histogram at the start
+of every metric collection (by the callback of the observable counter ``agentperf.deferred_points.dropped``, which
+then reports how many points were dropped because the queue was full, once any were). A collection thus always
+includes every point queued before it, and the caller pays one queue append per batch, not one ``record`` per point.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from array import array
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -92,13 +100,14 @@ class Observed:
 class Instruments:
     """The instruments of one meter, each created on first use."""
 
-    __slots__ = ("meter", "_made", "_observed", "_lock", "__weakref__")
+    __slots__ = ("meter", "_made", "_observed", "_lock", "_deferred", "__weakref__")
 
     def __init__(self, meter: Meter) -> None:
         self.meter = meter
         self._made: dict[str, Any] = {}
         self._observed: dict[str, Observed] = {}
         self._lock = threading.Lock()
+        self._deferred: DeferredPoints | None = None
 
     def histogram(self, name: str) -> Histogram:
         """The histogram ``name`` of :data:`SPECS`."""
@@ -124,6 +133,21 @@ class Instruments:
         slot.reader = reader
         return slot
 
+    def deferred_histogram(self, name: str) -> DeferredHistogram:
+        """The histogram ``name`` of :data:`SPECS`, taking batches of points recorded at the next collection."""
+        with self._lock:
+            deferred = self._deferred
+            if deferred is None:
+                deferred = self._deferred = DeferredPoints()
+        self.observe(
+            "counter",
+            semconv.AGENTPERF_DEFERRED_POINTS_DROPPED,
+            semconv.UNIT_POINTS,
+            "Metric points dropped because the queue of points waiting for the next collection was full.",
+            deferred.drain,
+        )
+        return DeferredHistogram(self.histogram(name), deferred)
+
     def _get(self, name: str) -> Any:
         made = self._made.get(name)
         if made is None:
@@ -140,6 +164,61 @@ def _create(meter: Meter, name: str, spec: Spec) -> Any:
     return meter.create_histogram(
         name, unit=spec.unit, description=spec.description, explicit_bucket_boundaries_advisory=spec.buckets
     )
+
+
+MAX_DEFERRED_POINTS = 1 << 18
+"""Points (8 bytes each) that may wait for the next collection; more are dropped and counted."""
+
+
+class DeferredPoints:
+    """The queue of point batches of one meter, drained into their histograms at each collection."""
+
+    __slots__ = ("_batches", "_pending", "_dropped", "_lock")
+
+    def __init__(self) -> None:
+        self._batches: deque[tuple[Histogram, array[float], dict[str, Any]]] = deque()
+        self._pending = 0
+        self._dropped = 0
+        self._lock = threading.Lock()
+
+    def add(self, histogram: Histogram, values: array[float], attributes: dict[str, Any]) -> None:
+        """Queue ``values`` (owned by the queue from now on) for ``histogram``; drop them if the queue is full."""
+        with self._lock:
+            if self._pending + len(values) > MAX_DEFERRED_POINTS:
+                self._dropped += len(values)
+                return
+            self._pending += len(values)
+        self._batches.append((histogram, values, attributes))
+
+    def drain(self, options: CallbackOptions) -> Iterable[Observation]:
+        """Record every queued point; observe the number of points dropped so far, once there are any."""
+        batches = self._batches
+        while batches:
+            try:
+                histogram, values, attributes = batches.popleft()
+            except IndexError:  # drained by another collection meanwhile
+                break
+            with self._lock:
+                self._pending -= len(values)
+            record = histogram.record
+            for value in values:
+                record(value, attributes)
+        return (Observation(self._dropped),) if self._dropped else ()
+
+
+class DeferredHistogram:
+    """A histogram that takes a batch of points with the same attributes in one call (see the module docstring)."""
+
+    __slots__ = ("histogram", "_points")
+
+    def __init__(self, histogram: Histogram, points: DeferredPoints) -> None:
+        self.histogram = histogram
+        self._points = points
+
+    def record_batch(self, values: array[float], attributes: dict[str, Any]) -> None:
+        """Record every value of ``values`` with ``attributes`` by the next collection; ``values`` is kept as is."""
+        if values:
+            self._points.add(self.histogram, values, attributes)
 
 
 _by_meter: weakref.WeakKeyDictionary[Meter, Instruments] = weakref.WeakKeyDictionary()

@@ -28,6 +28,15 @@ from otel_agentperf import semconv
 _logger = logging.getLogger(__name__)
 
 
+def operation_attributes(operation: str, *pairs: tuple[str, AttributeValue | None]) -> dict[str, AttributeValue]:
+    """``gen_ai.operation.name`` set to ``operation``, and each ``(key, value)`` pair whose value is not ``None``."""
+    attributes: dict[str, AttributeValue] = {semconv.GEN_AI_OPERATION_NAME: operation}
+    for key, value in pairs:
+        if value is not None:
+            attributes[key] = value
+    return attributes
+
+
 def error_type(error: BaseException) -> str:
     """The ``error.type`` of an exception: its class's qualified name (``_OTHER`` if it has none)."""
     return type(error).__qualname__ or semconv.ERROR_TYPE_OTHER
@@ -80,6 +89,14 @@ class Operation:
         token, self._token = self._token, None  # type: ignore[misc]
         if token is not None:
             restore_context(token)
+
+    def end_after_failure(self) -> None:
+        """End the span if recording it failed halfway (a span is never left open); never raises."""
+        try:
+            if self.span.is_recording():
+                self.span.end()
+        except Exception:  # noqa: BLE001 - already reporting a failure
+            _logger.debug("otel_agentperf could not end a span", exc_info=True)
 
     def close_span(
         self,

@@ -12,9 +12,10 @@ through three guarded phases (``core.llm_wrappers``):
 Metrics never depend on sampling; span attributes beyond the sampling ones are built only when the span records.
 
 A stream's chunk gaps (``gen_ai.client.operation.time_per_output_chunk``, one point per chunk after the first) are
-kept in a float array while the stream runs and recorded when it ends, so that each point carries the final
-attributes (response model, ``error.type``) and a chunk costs an append, not a metric record. A stream longer than
-``GAP_BUFFER`` chunks records its gaps in batches of that size, the early ones without a final ``error.type``.
+kept in a float array while the stream runs and handed over when it ends, with the final attributes (response
+model, ``error.type``), to a deferred histogram (``core.instruments``) that records them at the next metric
+collection: a chunk costs an append on the caller's path, not a metric record. A stream longer than ``GAP_BUFFER``
+chunks hands its gaps over in batches of that size, the early ones without a final ``error.type``.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class LLMTelemetry:
         self.token_usage = instruments.histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE)
         self.time_to_first_chunk = instruments.histogram(semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK)
         self.time_per_output_chunk = (
-            instruments.histogram(semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK) if settings.chunk_gaps else None
+            instruments.deferred_histogram(semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK) if settings.chunk_gaps else None
         )
         self.cache_read_tokens = instruments.counter(semconv.GEN_AI_CLIENT_CACHE_READ_TOKENS)
         self.cache_write_tokens = instruments.counter(semconv.GEN_AI_CLIENT_CACHE_WRITE_TOKENS)
@@ -207,9 +208,8 @@ class LLMInvocation(Operation, LLMResult):
         try:
             self._record(error, stream_end)
         except Exception as internal:  # noqa: BLE001
+            self.end_after_failure()
             self.telemetry.reporter.report(f"{self.operation.name} end", internal)
-            if self.span.is_recording():
-                self.span.end()
 
     def add_retry(self, delay: float) -> None:
         """Count one retry of this call and the time waited before it."""
@@ -256,10 +256,8 @@ class LLMInvocation(Operation, LLMResult):
         gaps = self.chunk_gaps
         histogram = self.telemetry.time_per_output_chunk
         if gaps and histogram is not None:
-            record = histogram.record
-            for gap in gaps:
-                record(gap, attributes)
-            del gaps[:]
+            self.chunk_gaps = None  # the queue owns the array now
+            histogram.record_batch(gaps, attributes)
 
     def _record_tokens(self, attributes: Attributes, input_set: Attributes, output_set: Attributes) -> None:
         telemetry = self.telemetry

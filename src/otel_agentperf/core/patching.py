@@ -63,7 +63,7 @@ class AgentPerfInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             else:
                 _logger.warning(
                     "%s.%s was wrapped again after otel_agentperf; leaving it as it is",
-                    patch.owner.__qualname__,
+                    getattr(patch.owner, "__qualname__", patch.owner.__name__),
                     patch.name,
                 )
         self._patches = []

@@ -24,7 +24,7 @@ from otel_agentperf import semconv
 from otel_agentperf.core.content import ContentPolicy
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import Instruments
-from otel_agentperf.core.lifecycle import Operation, error_type
+from otel_agentperf.core.lifecycle import Operation, error_type, operation_attributes
 from otel_agentperf.core.tally import record_tool_call
 
 
@@ -60,17 +60,13 @@ class ToolTelemetry:
         also_record: Histogram | None = None,
     ) -> ToolCall:
         """A tool call to enter with ``with``; ``also_record`` also gets its duration (with ``mcp.method.name``)."""
-        start: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
-            semconv.GEN_AI_TOOL_NAME: name,
-        }
-        for key, value in (
+        start = operation_attributes(
+            semconv.OPERATION_EXECUTE_TOOL,
+            (semconv.GEN_AI_TOOL_NAME, name),
             (semconv.GEN_AI_TOOL_TYPE, tool_type),
             (semconv.GEN_AI_TOOL_DESCRIPTION, description),
             (semconv.GEN_AI_TOOL_CALL_ID, call_id),
-        ):
-            if value is not None:
-                start[key] = value
+        )
         if attributes:
             start.update(attributes)
         span_name = span_name or f"{semconv.OPERATION_EXECUTE_TOOL} {name}"
@@ -153,6 +149,7 @@ class ToolCall(Operation):
         try:
             self._end(error, duration)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller
+            self.end_after_failure()
             self.telemetry.reporter.report("tool call end", failure)
 
     def _end(self, error: BaseException | None, duration: float) -> None:

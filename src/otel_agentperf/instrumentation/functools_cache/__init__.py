@@ -42,6 +42,7 @@ reads (about 0.4 µs each) on top of the metrics.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from timeit import default_timer
 from typing import Any, TypeVar, cast, overload
@@ -59,6 +60,8 @@ from otel_agentperf.exceptions import ConfigurationError
 __all__ = ["instrument_cache"]
 
 _SYSTEM = "functools"
+_INSTRUMENTED = "_otel_agentperf_instrumented"
+_logger = logging.getLogger(__name__)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -87,7 +90,8 @@ def instrument_cache(
 ) -> _F | Callable[[_F], _F]:
     """Wrap an ``lru_cache``/``cache``-decorated function so that each call records a hit or a miss.
 
-    Usable as ``instrument_cache(fn)``, ``@instrument_cache`` or ``@instrument_cache(name="embeddings")``.
+    Usable as ``instrument_cache(fn)``, ``@instrument_cache`` or ``@instrument_cache(name="embeddings")``. A function
+    it already wrapped is returned as it is (with a warning): wrapping twice would count each lookup twice.
 
     Raises:
         ConfigurationError: ``fn`` has no ``cache_info()`` (it is not an ``lru_cache`` function), or ``name`` is
@@ -102,6 +106,9 @@ def instrument_cache(
         raise ConfigurationError(f"Expected a function decorated with functools.lru_cache or cache, got {fn!r}")
     if name is not None and (not isinstance(name, str) or not name):
         raise ConfigurationError(f"Expected name to be a non-empty string, got {name!r}")
+    if getattr(fn, _INSTRUMENTED, False):
+        _logger.warning("%r is already instrumented; it is returned as it is", fn)
+        return fn
     reporter = ErrorReporter(read_bool(env.OTEL_AGENTPERF_STRICT, "strict", None, False))
     _, instruments = scope(None, meter_provider, __name__)
     recorder = CacheRecorder(instruments, _SYSTEM, reporter, read_lookup_duration({"lookup_duration": lookup_duration}))
@@ -141,6 +148,7 @@ def _wrap(fn: Callable[..., Any], cache_info: Callable[[], Any], recorder: Cache
         record(before, started, False)
         return result
 
+    setattr(wrapper, _INSTRUMENTED, True)
     wrapper.cache_info = fn.cache_info  # type: ignore[attr-defined]
     wrapper.cache_clear = fn.cache_clear  # type: ignore[attr-defined]
     if hasattr(fn, "cache_parameters"):

@@ -82,6 +82,7 @@ class GraphRuns:
                 tracer_provider=tracer_provider,
                 meter_provider=meter_provider,
                 links=links,
+                reporter=self.reporter,
             )
             return GraphRunScope(self, run, thread_id)
         except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller

@@ -107,7 +107,7 @@ class OpenAIAgentsInstrumentor(AgentPerfInstrumentor):
         from otel_agentperf.instrumentation.openai_agents import _processor  # noqa: PLC0415 - needs the SDK
 
         def new_run(name: str) -> AgentRun:
-            return _agent_run(name, tracer_provider, meter_provider)
+            return _agent_run(name, tracer_provider, meter_provider, reporter)
 
         run_wrapper, streamed_wrapper = _runner_wrappers(new_run, reporter)
         self._patch(_RUN_MODULE, "AgentRunner.run", run_wrapper)
@@ -126,7 +126,9 @@ class OpenAIAgentsInstrumentor(AgentPerfInstrumentor):
             self._processor = None
 
 
-def _agent_run(name: str, tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> AgentRun:
+def _agent_run(
+    name: str, tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None, reporter: ErrorReporter
+) -> AgentRun:
     return AgentRun(
         name,
         agent_id=None,
@@ -135,6 +137,7 @@ def _agent_run(name: str, tracer_provider: TracerProvider | None, meter_provider
         on_end=None,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        reporter=reporter,
     )
 
 
