@@ -1,4 +1,4 @@
-"""OpenTelemetry instrumentation for LangChain tools (langchain-core ``BaseTool``): one span per tool execution.
+"""OpenTelemetry instrumentation for LangChain tools (one span per execution) and LangGraph runs and nodes.
 
 Usage
 -----
@@ -22,12 +22,32 @@ unchanged and marks the span with its class. A ``ToolException`` or validation e
 (``handle_tool_error``, ``handle_validation_error``) returns normally, but LangChain marks the output's status as an
 error: that marks the span and metric with ``error.type=tool_error``, whether or not the call carried a tool-call id.
 
+LangGraph (when it is installed): each invocation of a compiled graph (``invoke``, ``ainvoke``, ``stream``,
+``astream``, ``batch``) is a run, as ``agent_run()`` makes: ``invoke_agent {name}`` for an agent graph (one with a
+``ToolNode``, or built by ``langgraph.prebuilt.create_react_agent`` or ``langchain.agents.create_agent``),
+``invoke_workflow {name}`` for any other, where the name is the ``run_name`` of the config, else the graph's; the run
+summary on its span, its duration metric, and ``gen_ai.conversation.id`` set to the config's ``thread_id``. Each
+node execution is a span ``node {name}`` (INTERNAL) with ``agentperf.node.name``, ``agentperf.node.step`` (LangGraph's
+step number) and ``agentperf.node.type`` (``tool`` when it executed tools, ``model`` when it called an LLM and no tool,
+else ``function``); the LLM and tool spans of the node, and a subgraph's run, nest under it. A streamed run ends
+however its consumer stops: ``agentperf.run.end`` ``completed``, ``closed`` (closed early), ``cancelled`` or
+``error``. An interrupt (``interrupt()``, ``interrupt_before``/``after``) ends the run as ``interrupted`` (not an
+error; the node that paused gets ``agentperf.node.interrupted``); resuming the thread (``Command(resume=...)`` or
+``None`` input with the same ``thread_id``) is a new run whose span links to the interrupted one
+(``agentperf.run.resumes``).
+
 What is patched
 ---------------
 ``BaseTool.run`` and ``BaseTool.arun``: ``invoke``, ``ainvoke``, agents and graphs call a tool through them, one call
 each, so every execution gives exactly one span, for tools defined before or after ``instrument()``. The module
 function ``_format_output``, which ``run`` and ``arun`` call with the output's status, tells a handled error from a
 success; where a LangChain version lacks it, a handled error is still seen on a ``ToolMessage`` (calls with an id).
+
+LangGraph, once ``langgraph.pregel.main`` is imported: ``Pregel.stream`` and ``Pregel.astream`` (every invocation goes
+through them), and the task runners ``run_with_retry`` / ``arun_with_retry`` as ``langgraph.pregel._runner`` calls
+them (every node execution, with its retries). No LangChain callback handler is added: an async chain's end callback
+runs shielded in a task of its own, so a handler could not take a node's span off the context, and nothing has to run
+per token or per callback event.
 """
 
 from __future__ import annotations
