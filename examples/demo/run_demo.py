@@ -23,6 +23,8 @@ from otlp_receiver import MetricPoint, OtlpReceiver, ReceivedSpan
 
 HERE = Path(__file__).resolve().parent
 AGENT = HERE / "agent.py"
+GRAPH_AGENT = HERE / "graph_agent.py"
+"""``--graph``: the same agent built with LangChain's ``create_agent`` (LangGraph), traced with no code at all."""
 AGENT_TIMEOUT_S = 120
 TELEMETRY_SETTINGS = {
     "OTEL_SERVICE_NAME": "agentperf-demo",
@@ -41,7 +43,7 @@ def instrument_command() -> list[str]:
     return [sys.executable, "-c", "from opentelemetry.instrumentation.auto_instrumentation import run; run()"]
 
 
-def run_agent(base_url: str, receiver_endpoint: str | None) -> int:
+def run_agent(base_url: str, receiver_endpoint: str | None, agent: Path = AGENT) -> int:
     """Run the agent under auto-instrumentation, exporting to our receiver, or (``None``) where the user said."""
     env = dict(os.environ)
     env.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="demo-key-not-secret", PYTHONUNBUFFERED="1")
@@ -54,8 +56,8 @@ def run_agent(base_url: str, receiver_endpoint: str | None) -> int:
             env.pop(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", None)
         env.update(TELEMETRY_SETTINGS)
         env.update(OTEL_EXPORTER_OTLP_ENDPOINT=receiver_endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf")
-    command = [*instrument_command(), sys.executable, str(AGENT)]
-    print(f"$ opentelemetry-instrument python {os.path.relpath(AGENT)}\n", flush=True)
+    command = [*instrument_command(), sys.executable, str(agent)]
+    print(f"$ opentelemetry-instrument python {os.path.relpath(agent)}\n", flush=True)
     try:
         return subprocess.run(command, env=env, timeout=AGENT_TIMEOUT_S, check=False).returncode
     except subprocess.TimeoutExpired:
@@ -248,6 +250,7 @@ def _service_name(spans: list[ReceivedSpan]) -> str:
 
 
 def main() -> int:
+    agent = GRAPH_AGENT if "--graph" in sys.argv[1:] else AGENT
     llm = serve(port=0, chunk_delay=0.01)
     show_error = llm.handle_error
 
@@ -262,13 +265,13 @@ def main() -> int:
     try:
         if user_endpoint:
             print(f"telemetry:        {user_endpoint} (OTEL_EXPORTER_OTLP_ENDPOINT)")
-            status = run_agent(base_url, None)
+            status = run_agent(base_url, None, agent)
             print()
             print(f"agent exited with {status}; its spans and metrics went to {user_endpoint}")
             return status
         with OtlpReceiver() as receiver:
             print(f"telemetry:        {receiver.endpoint} (local OTLP/HTTP receiver)")
-            status = run_agent(base_url, receiver.endpoint)
+            status = run_agent(base_url, receiver.endpoint, agent)
             receiver.wait_for(lambda r: bool(r.trace_requests() and r.metric_requests()), timeout=3.0)
             outcome = report(receiver)
             if status != 0:
