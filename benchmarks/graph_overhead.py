@@ -6,15 +6,28 @@ in-memory exporter), interleaved round by round. The per-node cost is the slope 
 time of ``long`` over ``short`` per extra node); the per-run cost is what is left for the run itself. Also shown: the
 SDK's own price of one span with three attributes (``span-floor``), the least a span per node can cost. Figures are
 medians of per-round means, in microseconds. Run ``python benchmarks/graph_overhead.py``.
+
+``--callgrind`` counts instructions instead (the figure of record on a shared machine): one process under
+``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``) runs each variant as segments of 3 and 8 invocations between
+marks at which callgrind dumps its counters; differences between segments are free of set-up and warm-up. Needs
+``valgrind``; takes a minute or two.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
+import re
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from langgraph.graph import START, StateGraph
@@ -51,12 +64,96 @@ def per_call_us(function: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
+SEGMENTS = (3, 8)
+MARK = "os_getppid"
+"""The interpreter's C function for ``os.getppid()``: callgrind dumps its counters each time it is entered."""
+
+
+def run_segments(nodes: int) -> None:
+    """Child of ``--callgrind``: each variant's segments between marks; prints the segments' labels (JSON)."""
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    graphs = {"short": line_graph(1), "long": line_graph(nodes)}
+    tracer = tracer_provider.get_tracer("floor")
+    labels: list[str | None] = []
+
+    def mark(label: str | None) -> None:
+        labels.append(label)
+        os.getppid()
+
+    def segments(label: str, call: Callable[[], object]) -> None:
+        for count in SEGMENTS:
+            for _ in range(3):
+                call()
+            exporter.clear()
+            gc.collect()
+            mark(None)
+            for _ in range(count):
+                call()
+            mark(f"{label}/{count}")
+
+    gc.disable()
+    instrumentor = LangChainToolsInstrumentor()
+    for traced in (False, True):
+        if traced:
+            instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        for name, graph in graphs.items():
+            segments(f"{name}-{'traced' if traced else 'bare'}", lambda graph=graph: graph.invoke({"count": 0}))
+        if traced:
+            instrumentor.uninstrument()
+    segments("span-floor", lambda: tracer.start_span("node step", attributes={"agentperf.node.name": "s"}).end())
+    print(json.dumps(labels))
+
+
+def callgrind(nodes: int) -> None:
+    """Instructions per graph run and per node step, traced and bare (see the module docstring)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install -y valgrind)")
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", f"--dump-before={MARK}"]
+        command += [sys.executable, str(Path(__file__).resolve()), "--run-segments", "--nodes", str(nodes)]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}, check=False
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"callgrind run failed:\n{result.stderr[-3000:]}")
+        labels = json.loads(result.stdout.strip().splitlines()[-1])
+        dumps = sorted(Path(directory).glob("callgrind.out.*"), key=lambda path: int(path.suffix[1:]))
+        counts: dict[str, int] = {}
+        for label, dump in zip(labels, dumps, strict=False):
+            found = re.search(r"^(?:summary|totals):\s+(\d+)", dump.read_text(), re.MULTILINE)
+            if label is not None and found is not None:
+                counts[label] = int(found.group(1))
+    low, high = SEGMENTS
+
+    def per_call(label: str) -> float:
+        return (counts[f"{label}/{high}"] - counts[f"{label}/{low}"]) / (high - low)
+
+    bare_node = (per_call("long-bare") - per_call("short-bare")) / (nodes - 1)
+    traced_node = (per_call("long-traced") - per_call("short-traced")) / (nodes - 1)
+    run_added = per_call("short-traced") - per_call("short-bare") - (traced_node - bare_node)
+    print(f"per node step: bare {bare_node:,.0f}, traced {traced_node:,.0f}, added {traced_node - bare_node:,.0f}")
+    print(f"per graph run (1 node): bare {per_call('short-bare'):,.0f}, added {run_added:,.0f}")
+    print(f"one span with an attribute (the SDK's floor): {per_call('span-floor'):,.0f}   (instructions)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--run-segments", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.run_segments:
+        run_segments(options.nodes)
+        return
+    if options.callgrind:
+        callgrind(options.nodes)
+        return
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
