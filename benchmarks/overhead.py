@@ -98,7 +98,8 @@ class Bench:
     def __init__(self, short_chunks: int, long_chunks: int) -> None:
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(_NoopExporter()))
-        self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        self.metric_reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.metric_reader])
         self.floor_tracer = self.tracer_provider.get_tracer("floor")
         floor_meter = self.meter_provider.get_meter("floor")
         self.floor_histogram = floor_meter.create_histogram("floor.duration", unit="s")
@@ -377,9 +378,12 @@ def run_segments() -> None:
             mark(f"{variant}/{kind}/{count}")
 
     plain = {"floor": lambda: bench.floor(bench.sync_call), "sdk-work": lambda: bench.sdk_work(bench.sync_call)}
+    wanted = set(os.environ.get("OVERHEAD_VARIANTS", ",".join(CALL_VARIANTS + CHUNK_VARIANTS)).split(",")) | {"bare"}
     gc.disable()  # a collection would land in one segment and not in another
     for variant in CALL_VARIANTS:
         instrumentor = instrumentors.get(variant)
+        if variant not in wanted:
+            continue
         if variant not in plain and variant != "bare" and instrumentor is None:
             continue
         if instrumentor is not None:
@@ -390,9 +394,11 @@ def run_segments() -> None:
                 segments(variant, "stream", STREAM_CHUNKS, lambda n: lambda: bench.stream_sdk_work(n))
             else:
                 segments(variant, "stream", STREAM_CHUNKS, lambda n: lambda: bench.stream_call(n))
+        if variant == "ours":
+            _drain_segments(bench, mark)
         if instrumentor is not None:
             instrumentor[0].uninstrument()
-    if "ours-no-gaps" in instrumentors:
+    if "ours-no-gaps" in instrumentors and "ours-no-gaps" in wanted:
         instrumentor, options = instrumentors["ours-no-gaps"]
         instrumentor.instrument(**providers, **options)
         segments("ours-no-gaps", "stream", STREAM_CHUNKS, lambda n: lambda: bench.stream_call(n))
@@ -400,7 +406,19 @@ def run_segments() -> None:
     print(json.dumps(labels))
 
 
-def _segment_counts(python: str) -> dict[str, int]:
+def _drain_segments(bench: Bench, mark: Callable[[str | None], None]) -> None:
+    """The collections that record the chunk gaps of ``STREAMS`` short and long streams (off the caller's path)."""
+    reader = bench.metric_reader
+    for chunks in STREAM_CHUNKS:
+        reader.get_metrics_data()
+        for _ in range(STREAMS):
+            bench.stream_call(chunks)
+        mark(None)
+        reader.get_metrics_data()
+        mark(f"drain/stream/{chunks}")
+
+
+def _segment_counts(python: str, variants: str) -> dict[str, int]:
     """Instructions of each labelled segment, from one callgrind run of :func:`run_segments`."""
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
@@ -413,7 +431,7 @@ def _segment_counts(python: str) -> dict[str, int]:
             str(Path(__file__).resolve()),
             "--run-segments",
         ]
-        environment = {**os.environ, "PYTHONHASHSEED": "0"}
+        environment = {**os.environ, "PYTHONHASHSEED": "0", "OVERHEAD_VARIANTS": variants}
         result = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"callgrind run failed:\n{result.stderr[-3000:]}")
@@ -437,16 +455,20 @@ def _per_unit(counts: dict[str, int], variant: str, kind: str) -> float | None:
     return (second - first) / ((high - low) if kind == "call" else (high - low) * STREAMS)
 
 
-def callgrind(python: str, official_python: str | None) -> dict[str, Any]:
+def callgrind(python: str, official_python: str | None, variants: str) -> dict[str, Any]:
     """Instructions per call and per chunk of every variant (see the module docstring)."""
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install -y valgrind)")
     pythons = [python] + ([official_python] if official_python else [])
     with ThreadPoolExecutor(max_workers=len(pythons)) as pool:
-        runs = list(pool.map(_segment_counts, pythons))
+        runs = list(pool.map(lambda used: _segment_counts(used, variants), pythons))
     summary: dict[str, Any] = {"per_call": {}, "per_chunk": {}}
     print(f"{'variant':14} {'per call':>12} {'added':>12} {'per chunk':>12} {'added':>10}   (instructions)")
     for counts in runs:
+        drain = _per_unit(counts, "drain", "stream")
+        if drain is not None:
+            summary["drain_per_point"] = drain
+            print(f"recording the chunk gaps at collection, off the caller's path: {drain:,.0f} per point")
         for variant in dict.fromkeys(CALL_VARIANTS + CHUNK_VARIANTS):
             call, chunk = _per_unit(counts, variant, "call"), _per_unit(counts, variant, "stream")
             if call is None and chunk is None:
@@ -475,9 +497,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--callgrind", action="store_true", help="count instructions instead of timing")
     parser.add_argument("--callgrind-python", default=None, help="interpreter that has the official instrumentation")
+    parser.add_argument(
+        "--variants", default=",".join(dict.fromkeys(CALL_VARIANTS + CHUNK_VARIANTS)), help="--callgrind: which ones"
+    )
     options = parser.parse_args()
     if options.callgrind:
-        summary = callgrind(sys.executable, options.callgrind_python)
+        summary = callgrind(sys.executable, options.callgrind_python, options.variants)
         if options.json:
             options.json.write_text(json.dumps(summary, indent=2))
         return

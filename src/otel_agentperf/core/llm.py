@@ -147,7 +147,9 @@ class LLMInvocation(Operation, LLMResult):
         kwargs: Mapping[str, Any],
     ) -> None:
         LLMResult.__init__(self, telemetry.settings.content.capture)
-        self.begin(span)
+        self.span = span  # Operation.begin(), inlined: this runs on every call
+        self.started = default_timer()
+        self._token = None
         self.telemetry = telemetry
         self.operation = operation
         self.metric_attributes = attributes
@@ -234,20 +236,22 @@ class LLMInvocation(Operation, LLMResult):
             attributes, input_set, output_set = derive(self.metric_attributes, self.response_model, kind)
         telemetry.duration.record(duration, attributes)
         self._record_tokens(attributes, input_set, output_set)
-        record_llm_call(
-            self.run,
-            self.input_tokens,
-            self.output_tokens,
-            self.cache_read_tokens,
-            self.cache_write_tokens,
-            error is not None,
-            max(duration - self.backoff_time, 0.0),
-        )
+        if self.run is not None:
+            record_llm_call(
+                self.run,
+                self.input_tokens,
+                self.output_tokens,
+                self.cache_read_tokens,
+                self.cache_write_tokens,
+                error is not None,
+                max(duration - self.backoff_time, 0.0),
+            )
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes)
             self._record_gaps(attributes)
         if self.span.is_recording():
-            self._emit_content()
+            if self.capture_content:
+                self._emit_content()
             self.close_span(self._span_attributes(stream_end), kind, error)
         else:
             self.span.end()

@@ -34,8 +34,7 @@ def llm_wrappers(
     """
 
     def prepared(kwargs: dict[str, Any]) -> dict[str, Any]:
-        if prepare is None:
-            return kwargs
+        assert prepare is not None
         try:
             return prepare(kwargs)
         except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
@@ -45,7 +44,8 @@ def llm_wrappers(
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
-        kwargs = prepared(kwargs)
+        if prepare is not None:
+            kwargs = prepared(kwargs)
         invocation = telemetry.start(operation, instance, kwargs)
         if invocation is None:
             return wrapped(*args, **kwargs)
@@ -59,7 +59,8 @@ def llm_wrappers(
     async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
         if not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
-        kwargs = prepared(kwargs)
+        if prepare is not None:
+            kwargs = prepared(kwargs)
         invocation = telemetry.start(operation, instance, kwargs)
         if invocation is None:
             return await wrapped(*args, **kwargs)

@@ -117,6 +117,10 @@ class ClientOperation:
     def __init__(self, stream_types: tuple[type, ...]) -> None:
         self._stream_types = stream_types
         self._sampling = SamplingAttributes(self._build_sampling)
+        cls = type(self)
+        self._default_hooks = (
+            cls.provider_name is ClientOperation.provider_name and cls.server_url is ClientOperation.server_url
+        )
 
     def provider_name(self, instance: Any, kwargs: Mapping[str, Any]) -> str:
         """``gen_ai.provider.name`` of this call: ``provider`` unless the client decides it per call."""
@@ -128,6 +132,9 @@ class ClientOperation:
 
     def sampling_attributes(self, instance: Any, kwargs: Mapping[str, Any]) -> Attributes:
         """Built once per server, model and provider (see :class:`SamplingAttributes`)."""
+        if self._default_hooks:  # every call goes through here: skip two hook calls when they are the defaults
+            url = getattr(getattr(instance, "_client", None), "base_url", None)
+            return self._sampling.get(url, kwargs.get("model"), self.provider)
         return self._sampling.get(self.server_url(instance), kwargs.get("model"), self.provider_name(instance, kwargs))
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:

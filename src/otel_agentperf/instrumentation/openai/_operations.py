@@ -13,7 +13,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes
 from otel_agentperf.core.provider import ClientOperation, LLMResult
-from otel_agentperf.core.values import as_int, as_number, as_str, as_str_list, field, output_type, put
+from otel_agentperf.core.values import as_int, as_str, as_str_list, field, output_type, put
 from otel_agentperf.instrumentation.openai import _content
 
 PROVIDER = "openai"
@@ -46,15 +46,20 @@ class ChatCompletions(_OpenAIOperation):
     api_type = "chat_completions"
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
-        attributes = super().request_attributes(kwargs)
+        # Runs on every recorded call: a parameter the call does not set costs one dict lookup, no helper call.
+        attributes: Attributes = {semconv.OPENAI_API_TYPE: "chat_completions"}
         _common_parameters(attributes, kwargs)
-        put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_completion_tokens")))
-        put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_tokens")))
-        put(attributes, semconv.GEN_AI_REQUEST_STOP_SEQUENCES, as_str_list(kwargs.get("stop")))
-        choices = as_int(kwargs.get("n"))
-        if choices is not None and choices != 1:
-            attributes[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = choices
-        put(attributes, semconv.GEN_AI_OUTPUT_TYPE, output_type(kwargs.get("response_format")))
+        for name in ("max_completion_tokens", "max_tokens"):
+            if kwargs.get(name) is not None:
+                put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs[name]))
+        if kwargs.get("stop") is not None:
+            put(attributes, semconv.GEN_AI_REQUEST_STOP_SEQUENCES, as_str_list(kwargs["stop"]))
+        if kwargs.get("n") is not None:
+            choices = as_int(kwargs["n"])
+            if choices is not None and choices != 1:
+                attributes[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = choices
+        if kwargs.get("response_format") is not None:
+            put(attributes, semconv.GEN_AI_OUTPUT_TYPE, output_type(kwargs["response_format"]))
         return attributes
 
     def input_content(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,7 +67,8 @@ class ChatCompletions(_OpenAIOperation):
         return {} if messages is None else {semconv.GEN_AI_INPUT_MESSAGES: messages}
 
     def read_response(self, invocation: LLMResult, response: object) -> None:
-        super().read_response(invocation, response)
+        invocation.response_id = as_str(getattr(response, "id", None))
+        invocation.response_model = as_str(getattr(response, "model", None))
         choices = getattr(response, "choices", None)
         if type(choices) is list:
             reasons = [reason for choice in choices if type(reason := getattr(choice, "finish_reason", None)) is str]
@@ -166,8 +172,11 @@ class Embeddings(_OpenAIOperation):
 
 def _common_parameters(attributes: dict[str, AttributeValue], kwargs: Mapping[str, Any]) -> None:
     for name, key in _NUMERIC_PARAMETERS:
-        put(attributes, key, as_number(kwargs.get(name)))
-    put(attributes, semconv.OPENAI_REQUEST_SERVICE_TIER, as_str(kwargs.get("service_tier")))
+        value = kwargs.get(name)
+        if value is not None and type(value) in (int, float):
+            attributes[key] = value
+    if kwargs.get("service_tier") is not None:
+        put(attributes, semconv.OPENAI_REQUEST_SERVICE_TIER, as_str(kwargs["service_tier"]))
     if kwargs.get("stream") is True:
         attributes[semconv.GEN_AI_REQUEST_STREAM] = True
 
@@ -178,16 +187,19 @@ def _read_chat_usage(invocation: LLMResult, usage: object) -> None:
     invocation.input_tokens = as_int(getattr(usage, "prompt_tokens", None))
     invocation.output_tokens = as_int(getattr(usage, "completion_tokens", None))
     prompt_details = getattr(usage, "prompt_tokens_details", None)
-    invocation.cache_read_tokens = as_int(getattr(prompt_details, "cached_tokens", None))
-    invocation.cache_write_tokens = as_int(getattr(prompt_details, "cache_write_tokens", None))
+    if prompt_details is not None:
+        invocation.cache_read_tokens = as_int(getattr(prompt_details, "cached_tokens", None))
+        invocation.cache_write_tokens = as_int(getattr(prompt_details, "cache_write_tokens", None))
     completion_details = getattr(usage, "completion_tokens_details", None)
-    invocation.reasoning_tokens = as_int(getattr(completion_details, "reasoning_tokens", None))
+    if completion_details is not None:
+        invocation.reasoning_tokens = as_int(getattr(completion_details, "reasoning_tokens", None))
 
 
 def _read_chat_extras(invocation: LLMResult, response: object) -> None:
-    fingerprint = as_str(getattr(response, "system_fingerprint", None))
-    tier = as_str(getattr(response, "service_tier", None))
+    fingerprint = getattr(response, "system_fingerprint", None)
+    tier = getattr(response, "service_tier", None)
     if fingerprint is not None or tier is not None:
+        fingerprint, tier = as_str(fingerprint), as_str(tier)
         extras: Attributes = {}
         put(extras, semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, fingerprint)
         put(extras, semconv.OPENAI_RESPONSE_SERVICE_TIER, tier)
