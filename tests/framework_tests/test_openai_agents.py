@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,6 +17,7 @@ from agents import (
     OpenAIChatCompletionsModel,
     Runner,
     RunResultStreaming,
+    flush_traces,
     function_tool,
     input_guardrail,
 )
@@ -30,8 +32,21 @@ from tests.openai_tests.conftest import API_KEY, BASE_URL
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
-    """No key for the SDK's own trace exporter: it must not need one, and never reaches the network here."""
+    """No key for the SDK's own trace exporter, and any connection attempt off this machine fails the test."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    attempts: list[Any] = []
+    connect = socket.socket.connect
+
+    def loopback_only(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            attempts.append(address)
+            raise OSError(f"offline test tried to reach {address}")
+        return connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    yield
+    flush_traces()  # the SDK's exporter exports now, while the guard is on
+    assert attempts == []
 
 
 @pytest.fixture
