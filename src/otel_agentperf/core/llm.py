@@ -244,6 +244,7 @@ class LLMInvocation(Operation, LLMResult):
                 self.cache_read_tokens,
                 self.cache_write_tokens,
                 error is not None,
+                max(duration - self.backoff_time, 0.0),
             )
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes)
