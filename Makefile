@@ -51,8 +51,9 @@ screenshot: $(STAMP) $(BACKENDS_STAMP)
 	$(BIN)/python -m tests.backend_tests.screenshot docs/agent-trace-phoenix.png
 
 # Regenerate docs/agent-trace-jaeger.png: the demo's trace in Jaeger's UI (agent collector, local collector, Jaeger).
+# Jaeger's Go module has no UI: JAEGER_UI names a built jaeger-ui (v1.74.0, packages/jaeger-ui/build); needs chromium.
 screenshot-jaeger: $(STAMP) engines
-	AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/python -m tests.backend_tests.screenshot_jaeger docs/agent-trace-jaeger.png
+	JAEGER_UI="$(JAEGER_UI)" AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/python -m tests.backend_tests.screenshot_jaeger docs/agent-trace-jaeger.png
 
 # Measure one gateway replica with tail sampling on (bounded load on loopback); figures for collector-config/README.md.
 gateway-sizing: $(STAMP) engines
