@@ -136,6 +136,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             exited = time.monotonic()
             trace = _wait_for_trace(jaeger, timeout=30)
             seconds = time.monotonic() - exited
+            print(f"the demo trace was in Jaeger {seconds:.1f} s after the agent exited")
             yield Stack(jaeger, tempo, f"http://127.0.0.1:{prometheus_port}", jaeger.trace(trace["traceID"]), seconds)
         finally:
             server.terminate()
