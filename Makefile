@@ -12,7 +12,10 @@ LINTED := src tests examples benchmarks
 DEMO_VENV := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit benchmark reliability screenshot clean
+.PHONY: demo test lint typecheck unit engines benchmark reliability screenshot screenshot-jaeger gateway-sizing clean
+# The real OpenTelemetry Collector (collector-build/manifest.yaml) and Jaeger v2, built from source with Go into a
+# cache outside the work tree (see collector-build/build.sh); a second run reuses them.
+ENGINES_SCRIPT := collector-build/build.sh
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
@@ -43,8 +46,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(BACKENDS_STAMP)
-	$(BIN)/pytest
+unit: $(STAMP) $(BACKENDS_STAMP) engines
+	AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/pytest
+
+engines:
+	bash $(ENGINES_SCRIPT)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
@@ -52,6 +58,15 @@ benchmark: $(STAMP)
 # Regenerate docs/agent-trace-phoenix.png: the demo's trace in Phoenix, shot with headless Chromium.
 screenshot: $(STAMP) $(BACKENDS_STAMP)
 	$(BIN)/python -m tests.backend_tests.screenshot docs/agent-trace-phoenix.png
+
+# Regenerate docs/agent-trace-jaeger.png: the demo's trace in Jaeger's UI (agent collector, local collector, Jaeger).
+# Jaeger's Go module has no UI: JAEGER_UI names a built jaeger-ui (v1.74.0, packages/jaeger-ui/build); needs chromium.
+screenshot-jaeger: $(STAMP) engines
+	JAEGER_UI="$(JAEGER_UI)" AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/python -m tests.backend_tests.screenshot_jaeger docs/agent-trace-jaeger.png
+
+# Measure one gateway replica with tail sampling on (bounded load on loopback); figures for collector-config/README.md.
+gateway-sizing: $(STAMP) engines
+	AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/python -m tests.backend_tests.gateway_sizing
 
 clean:
 	rm -rf $(VENV) $(BACKENDS) $(DEMO_VENV) .mypy_cache .ruff_cache demo-run.jsonl
