@@ -38,9 +38,9 @@ from typing import Any
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import llm_wrappers, stream_manager_wrappers
+from otel_agentperf.core.llm_wrappers import llm_wrappers, raw_response_wrappers, stream_manager_wrappers
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.provider import STAINLESS_RAW_HEADER, STAINLESS_REQUESTS, STAINLESS_RETRY_SLEEPS
 from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.instrumentation.anthropic.package import _instruments
 
@@ -63,13 +63,18 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
         tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
         telemetry = LLMTelemetry(tracer, instruments, settings, reporter)
         operation = Messages((anthropic.Stream, anthropic.AsyncStream))
-        sync_create, async_create = llm_wrappers(telemetry, operation)
+        sync_create, async_create = llm_wrappers(telemetry, operation, raw_header=STAINLESS_RAW_HEADER)
         for method in ("create", "parse"):
             self._patch(_MESSAGES, f"Messages.{method}", sync_create)
             self._patch(_MESSAGES, f"AsyncMessages.{method}", async_create)
         sync_stream, async_stream = stream_manager_wrappers(telemetry, operation)
         self._patch(_MESSAGES, "Messages.stream", sync_stream)
         self._patch(_MESSAGES, "AsyncMessages.stream", async_stream)
+        sync_request, async_request = raw_response_wrappers(telemetry, {"/v1/messages": (operation, None)})
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "anthropic", reporter)
-        for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
-            self._patch("anthropic._base_client", path, wrapper)
+        for paths, wrappers in (
+            (STAINLESS_REQUESTS, (sync_request, async_request)),
+            (STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep)),
+        ):
+            for path, wrapper in zip(paths, wrappers, strict=True):
+                self._patch("anthropic._base_client", path, wrapper)

@@ -48,9 +48,9 @@ from otel_agentperf import environment_variables as env
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import llm_wrappers
+from otel_agentperf.core.llm_wrappers import Route, llm_wrappers, raw_response_wrappers
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.provider import STAINLESS_RAW_HEADER, STAINLESS_REQUESTS, STAINLESS_RETRY_SLEEPS
 from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.core.settings import read_bool
 from otel_agentperf.instrumentation.openai.package import _instruments
@@ -92,14 +92,21 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
             ("responses", "Responses", "AsyncResponses", Responses(streams), None),
             ("embeddings", "Embeddings", "AsyncEmbeddings", Embeddings(streams), None),
         )
+        routes: dict[str, Route] = {}
         for module, sync_class, async_class, operation, prepare in targets:
-            sync_wrapper, async_wrapper = llm_wrappers(telemetry, operation, prepare)
+            routes["/" + module.replace(".", "/")] = (operation, prepare)
+            sync_wrapper, async_wrapper = llm_wrappers(telemetry, operation, prepare, STAINLESS_RAW_HEADER)
             for method in ("create", "parse") if module != "embeddings" else ("create",):
                 self._patch(f"{_RESOURCES}.{module}", f"{sync_class}.{method}", sync_wrapper)
                 self._patch(f"{_RESOURCES}.{module}", f"{async_class}.{method}", async_wrapper)
+        sync_request, async_request = raw_response_wrappers(telemetry, routes)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
-        for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
-            self._patch("openai._base_client", path, wrapper)
+        for paths, wrappers in (
+            (STAINLESS_REQUESTS, (sync_request, async_request)),
+            (STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep)),
+        ):
+            for path, wrapper in zip(paths, wrappers, strict=True):
+                self._patch("openai._base_client", path, wrapper)
 
 
 def _add_include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
