@@ -6,14 +6,13 @@ import asyncio
 import gc
 
 import anthropic
-import httpx2
 import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
 from pydantic import BaseModel
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
-from tests.helpers import fake_handler, one_span, points
+from tests.helpers import ANTHROPIC_HTTP, fake_handler, one_span, points
 from tests.llm_drivers import API_KEY, PROMPT
 
 MODEL = "claude-demo"
@@ -21,12 +20,12 @@ REQUEST = {"model": MODEL, "max_tokens": 256, "messages": [{"role": "user", "con
 
 
 def _client(handler=None, **options) -> anthropic.Anthropic:
-    http = httpx2.Client(transport=httpx2.MockTransport(handler or fake_handler()))
+    http = ANTHROPIC_HTTP.Client(transport=ANTHROPIC_HTTP.MockTransport(handler or fake_handler()))
     return anthropic.Anthropic(api_key=API_KEY, base_url="http://llm.test", http_client=http, **options)
 
 
 def _async_client(**options) -> anthropic.AsyncAnthropic:
-    http = httpx2.AsyncClient(transport=httpx2.MockTransport(fake_handler()))
+    http = ANTHROPIC_HTTP.AsyncClient(transport=ANTHROPIC_HTTP.MockTransport(fake_handler()))
     return anthropic.AsyncAnthropic(api_key=API_KEY, base_url="http://llm.test", http_client=http, **options)
 
 
