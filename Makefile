@@ -8,8 +8,16 @@ BACKENDS := .venv-backends
 BACKENDS_STAMP := $(BACKENDS)/.installed-stamp
 BACKENDS_REQUIREMENTS := tests/backend_tests/backends-requirements.txt
 LINTED := src tests examples benchmarks
+# Older supported SDK majors (newest release of each): the LLM suites run against each in an environment of its own,
+# which holds only that SDK and reads everything else from $(VENV) (a .pth file adds its site-packages after its own).
+SDK_MAJORS := openai-2 anthropic-1 anthropic-0
+SDK_SPEC_openai-2 := openai>=2,<3
+SDK_SPEC_anthropic-1 := anthropic>=1,<2
+SDK_SPEC_anthropic-0 := anthropic>=0.120,<1
+LLM_TESTS := tests/openai_tests tests/anthropic_tests tests/test_llm_conformance.py tests/test_langchain_models.py \
+	tests/test_supported_versions.py
 
-.PHONY: demo test lint typecheck unit benchmark reliability screenshot clean
+.PHONY: demo test lint typecheck unit sdk-majors benchmark reliability screenshot clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
@@ -25,7 +33,7 @@ $(BACKENDS_STAMP): $(BACKENDS_REQUIREMENTS)
 demo: $(STAMP)
 	$(BIN)/python examples/demo/run_demo.py
 
-test: lint typecheck unit
+test: lint typecheck unit sdk-majors
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
@@ -37,6 +45,21 @@ typecheck: $(STAMP)
 unit: $(STAMP) $(BACKENDS_STAMP)
 	$(BIN)/pytest
 
+sdk-majors: $(foreach major,$(SDK_MAJORS),.venv-sdk/$(major)/.installed-stamp)
+	@for major in $(SDK_MAJORS); do \
+		echo "LLM tests with $$(.venv-sdk/$$major/bin/python -m pip list --disable-pip-version-check 2>/dev/null \
+			| grep -iE '^(openai|anthropic) ' | head -1)"; \
+		.venv-sdk/$$major/bin/python -m pytest -q $(LLM_TESTS) || exit 1; \
+	done
+
+.venv-sdk/%/.installed-stamp: $(STAMP)
+	rm -rf .venv-sdk/$*
+	$(PYTHON) -m venv .venv-sdk/$*
+	echo "import site; site.addsitedir('$(abspath $(VENV))/$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib", vars={"base": ""}).lstrip("/"))')')" \
+		> "$$(.venv-sdk/$*/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/zz_test_env.pth"
+	.venv-sdk/$*/bin/python -m pip install --quiet --disable-pip-version-check '$(SDK_SPEC_$*)'
+	@touch $@
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 
@@ -45,7 +68,7 @@ screenshot: $(STAMP) $(BACKENDS_STAMP)
 	$(BIN)/python -m tests.backend_tests.screenshot docs/agent-trace-phoenix.png
 
 clean:
-	rm -rf $(VENV) $(BACKENDS) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BACKENDS) .venv-sdk .mypy_cache .ruff_cache
 
 # The long reliability profile: 10,000 fuzz examples per test (with counts), then the collector-fault figures.
 reliability: $(STAMP)

@@ -6,6 +6,7 @@ what a plain call records, through the framework as people use it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,13 @@ def llm_url() -> Iterator[str]:
     from llm_server import serve  # examples/demo, on the path in tests (conftest)
 
     server = serve(port=0)
+    show_error = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hanging up when they close early
+            show_error(request, client_address)
+
+    server.handle_error = handle_error  # type: ignore[method-assign]
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()

@@ -1,4 +1,4 @@
-"""OpenTelemetry instrumentation for the anthropic SDK (>= 2): spans, GenAI metrics, prompt-cache tokens and retries.
+"""OpenTelemetry instrumentation for the anthropic SDK (0.120+, 1.x, 2.x): spans, GenAI metrics, cache tokens, retries.
 
 Usage
 -----
@@ -19,7 +19,8 @@ What is patched
 ---------------
 ``messages.create`` (sync and async, streamed or not), ``messages.parse()`` (structured outputs, sync and async,
 ``gen_ai.output.type=json``), ``messages.stream()`` (sync and async: the span starts when
-the ``with`` block is entered and ends when the stream is read to its end, closed, or left), and the clients'
+the ``with`` block is entered and ends when the stream is read to its end, closed, or left), the clients' ``request``
+(for the ``with_raw_response`` and ``with_streaming_response`` forms of ``messages.create``), and the clients'
 ``_sleep_for_retry``, which the SDK calls before each of its own retries.
 
 The SDK's own spans

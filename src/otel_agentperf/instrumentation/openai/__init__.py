@@ -1,4 +1,4 @@
-"""OpenTelemetry instrumentation for the openai SDK (>= 3): spans, GenAI metrics, prompt-cache tokens and retries.
+"""OpenTelemetry instrumentation for the openai SDK (2.x, 3.x): spans, GenAI metrics, prompt-cache tokens, retries.
 
 Usage
 -----
@@ -24,11 +24,12 @@ Configuration (keyword argument, environment variable, default)
 
 What is patched
 ---------------
-``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources (so also
-their ``with_raw_response`` forms, whose responses pass through untouched), ``chat.completions.parse`` and
-``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), and the clients' ``_sleep_for_retry``, which
-the SDK calls before each of its own retries. ``chat.completions.stream()`` and ``responses.stream()`` send their
-request through ``create(stream=True)`` and are traced with it.
+``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources,
+``chat.completions.parse`` and ``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), the clients'
+``request`` (for the ``with_raw_response`` and ``with_streaming_response`` forms of those methods, which record the
+same telemetry; their raw responses are parsed once, by the SDK's own cached ``parse()``), and the clients'
+``_sleep_for_retry``, which the SDK calls before each of its own retries. ``chat.completions.stream()`` and
+``responses.stream()`` send their request through ``create(stream=True)`` and are traced with it.
 The openai SDK emits no spans of its own, so each call shows up once.
 
 Telemetry
