@@ -14,8 +14,7 @@ SDK_MAJORS := openai-2 anthropic-1 anthropic-0
 SDK_SPEC_openai-2 := openai>=2,<3
 SDK_SPEC_anthropic-1 := anthropic>=1,<2
 SDK_SPEC_anthropic-0 := anthropic>=0.120,<1
-LLM_TESTS := tests/openai_tests tests/anthropic_tests tests/test_llm_conformance.py tests/test_langchain_models.py \
-	tests/test_supported_versions.py
+LLM_TESTS := tests/test_llm_conformance.py tests/test_langchain_models.py tests/test_supported_versions.py
 
 .PHONY: demo test lint typecheck unit sdk-majors benchmark reliability screenshot clean
 
@@ -49,7 +48,7 @@ sdk-majors: $(foreach major,$(SDK_MAJORS),.venv-sdk/$(major)/.installed-stamp)
 	@for major in $(SDK_MAJORS); do \
 		echo "LLM tests with $$(.venv-sdk/$$major/bin/python -m pip list --disable-pip-version-check 2>/dev/null \
 			| grep -iE '^(openai|anthropic) ' | head -1)"; \
-		.venv-sdk/$$major/bin/python -m pytest -q $(LLM_TESTS) || exit 1; \
+		.venv-sdk/$$major/bin/python -m pytest -q tests/$${major%-*}_tests $(LLM_TESTS) || exit 1; \
 	done
 
 .venv-sdk/%/.installed-stamp: $(STAMP)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from importlib.metadata import version
 
+import anthropic
 import openai
 import pytest
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
+from tests.anthropic_tests.test_messages import REQUEST, _client
 from tests.openai_tests.conftest import USER_MESSAGES, make_client
 
 PATCHING_LOGGER = "otel_agentperf.core.patching"
@@ -38,9 +40,15 @@ def test_missing_library_is_skipped_quietly(instrument, monkeypatch, caplog):
     assert [record for record in caplog.records if record.levelno >= logging.INFO] == []
 
 
-def test_installed_major_is_supported(instrument, span_exporter):
-    """The installed SDK major is within the declared range (each CI environment runs this with its major)."""
+def test_installed_majors_are_supported(instrument, span_exporter):
+    """The installed SDK majors are within the declared ranges (each CI environment runs this with its majors)."""
     assert openai.__version__ == version("openai")
+    assert anthropic.__version__ == version("anthropic")
     instrument(OpenAIInstrumentor)
+    instrument(AnthropicInstrumentor)
     make_client().chat.completions.create(model="gpt-4o-mini", messages=USER_MESSAGES)
-    assert len(span_exporter.get_finished_spans()) == 1
+    _client().messages.create(**REQUEST)
+    assert sorted(span.attributes["gen_ai.provider.name"] for span in span_exporter.get_finished_spans()) == [
+        "anthropic",
+        "openai",
+    ]
