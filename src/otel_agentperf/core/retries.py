@@ -1,10 +1,11 @@
 """Provider-agnostic retry telemetry, and the hook into the client SDKs' own retry loops.
 
 Every retry, whoever makes it, is counted in ``agentperf.retries`` and its wait recorded in
-``agentperf.retry.backoff.duration``, with ``agentperf.retry.source``, ``error.type`` and ``agentperf.retry.attempt``
-(plus the GenAI operation's provider, operation and model when it happens inside an instrumented LLM call). The current
-span gets an ``agentperf.retry`` event stamped when the wait began, and an LLM call's span sums its retries and its
-backoff time apart from the time spent in requests.
+``agentperf.retry.backoff.duration``, with ``agentperf.retry.source`` and ``error.type`` (plus the GenAI operation's
+provider, operation and model when it happens inside an instrumented LLM call). The current span gets an
+``agentperf.retry`` event stamped when the wait began, with ``agentperf.retry.attempt`` (a per-call number, kept off
+the metrics so that a polling loop cannot grow their series), and an LLM call's span sums its retries and its backoff
+time apart from the time spent in requests.
 
 The openai and anthropic SDKs share one client design: their request loop calls
 ``_sleep_for_retry(*, retries_taken, max_retries, options, response)`` before each retry, from inside the ``except``
@@ -79,7 +80,6 @@ class RetryRecorder:
         attributes: dict[str, AttributeValue] = {
             semconv.AGENTPERF_RETRY_SOURCE: source,
             semconv.ERROR_TYPE: error_type,
-            semconv.AGENTPERF_RETRY_ATTEMPT: attempt,
         }
         if context_attributes:
             for key in _LLM_KEYS:
