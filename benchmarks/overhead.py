@@ -377,7 +377,7 @@ def run_segments() -> None:
     def segments(variant: str, kind: str, counts: tuple[int, ...], make: Callable[[int], Callable[[], None]]) -> None:
         for count in counts:
             call = make(count)
-            repeat = count if kind == "call" else STREAMS
+            repeat = count if kind != "stream" else STREAMS
             for _ in range(WARM_UP):  # first-call caches, attribute sets, lazy imports
                 call()
             gc.collect()
