@@ -46,8 +46,8 @@ unit: $(STAMP) $(BACKENDS_STAMP)
 
 sdk-majors: $(foreach major,$(SDK_MAJORS),.venv-sdk/$(major)/.installed-stamp)
 	@for major in $(SDK_MAJORS); do \
-		echo "LLM tests with $$(.venv-sdk/$$major/bin/python -m pip list --disable-pip-version-check 2>/dev/null \
-			| grep -iE '^(openai|anthropic) ' | head -1)"; \
+		.venv-sdk/$$major/bin/python -c "from importlib.metadata import version as v; \
+			print('LLM tests with openai', v('openai'), 'and anthropic', v('anthropic'))"; \
 		.venv-sdk/$$major/bin/python -m pytest -q tests/$${major%-*}_tests $(LLM_TESTS) || exit 1; \
 	done
 
