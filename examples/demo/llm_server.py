@@ -388,9 +388,9 @@ def _messages(request: dict[str, Any], chunk_delay: float) -> Reply:
             events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     final = {"stop_reason": stop_reason, "stop_sequence": None}
-    events.append(
-        ("message_delta", {"type": "message_delta", "delta": final, "usage": {"output_tokens": output_tokens}})
-    )
+    # As the real API does, message_delta carries the cumulative usage: input and cache counts with the output.
+    final_usage = {**usage, "output_tokens": output_tokens}
+    events.append(("message_delta", {"type": "message_delta", "delta": final, "usage": final_usage}))
     events.append(("message_stop", {"type": "message_stop"}))
     return _sse(events, chunk_delay, done=False)
 

@@ -38,6 +38,16 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 STAINLESS_RETRY_SLEEPS: Final = ("SyncAPIClient._sleep_for_retry", "AsyncAPIClient._sleep_for_retry")
 """Where a Stainless-style client (in its ``<package>._base_client`` module) waits before each retry."""
 
+STAINLESS_REQUESTS: Final = ("SyncAPIClient.request", "AsyncAPIClient.request")
+"""The client method every API call of a Stainless-style client goes through (``<package>._base_client``).
+
+A raw-response call (``with_raw_response``, ``with_streaming_response``) is traced there: the resource method those
+forms call is bound once per client, on first use, so a patch of the resource method may never see it.
+"""
+
+STAINLESS_RAW_HEADER: Final = "X-Stainless-Raw-Response"
+"""The request header a Stainless-style client sets on a raw-response call (``true``, ``raw`` or ``stream``)."""
+
 
 class LLMResult:
     """What the provider's readers found in a response or a stream: typed slots, ``None`` until read."""
