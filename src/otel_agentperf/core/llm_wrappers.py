@@ -26,11 +26,15 @@ PrepareKwargs = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def llm_wrappers(
-    telemetry: LLMTelemetry, operation: LLMOperation, prepare: PrepareKwargs | None = None
+    telemetry: LLMTelemetry,
+    operation: LLMOperation,
+    prepare: PrepareKwargs | None = None,
+    async_stream: type[AsyncStreamProxy] = AsyncStreamProxy,
 ) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
     """Wrappers (sync, async) in the wrapt signature for a method described by ``operation``.
 
     ``prepare`` may return changed keyword arguments for the call (for an opt-in request option); it is guarded.
+    ``async_stream`` wraps async streams (:class:`AsyncGeneratorProxy` for an SDK that returns async generators).
     """
 
     def prepared(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +73,7 @@ def llm_wrappers(
         except BaseException as error:
             invocation.fail(error)
             raise
-        return invocation.finish(kwargs, result, AsyncStreamProxy)
+        return invocation.finish(kwargs, result, async_stream)
 
     return sync_wrapper, async_wrapper
 

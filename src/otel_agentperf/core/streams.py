@@ -175,6 +175,17 @@ class AsyncStreamProxy(_StreamProxy):
             self._self_end(_CLOSED)
 
 
+class AsyncGeneratorProxy(AsyncStreamProxy):
+    """Wraps an async generator of chunks (google-genai's async stream), which is closed with ``aclose()``."""
+
+    async def aclose(self) -> None:
+        """Close the underlying generator and end the span."""
+        try:
+            await self.__wrapped__.aclose()
+        finally:
+            self._self_end(_CLOSED)
+
+
 class _StreamManagerProxy(_ObjectProxy):
     """Wraps an SDK stream manager (``with client.messages.stream(...) as stream``).
 
