@@ -12,12 +12,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anthropic
+import boto3
 import httpx2
 import openai
+import pytest
+from botocore.config import Config as BotocoreConfig
 from google import genai
 from google.genai import types as genai_types
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
+from otel_agentperf.instrumentation.bedrock import BedrockInstrumentor
 from otel_agentperf.instrumentation.google_genai import GoogleGenAIInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from tests.helpers import fake_handler, free_port, shared_fake_llm_url
@@ -223,4 +227,62 @@ class GoogleGenAIDriver:
         return method(model=self.model, contents=PROMPT, config=config)
 
 
-CONFORMANCE_DRIVERS: list[ConformanceDriver] = [*DRIVERS, GoogleGenAIDriver()]
+class BedrockDriver:
+    """boto3 ``bedrock-runtime`` ``converse`` (``converse_stream``, whose event stream it returns) on the fake.
+
+    botocore keeps a body it cannot parse out of a Converse result without raising: a malformed call is made streamed
+    and read, where botocore checks every frame.
+    """
+
+    id = "bedrock-converse"
+    instrumentor = BedrockInstrumentor
+    provider = "aws.bedrock"
+    model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    operation = "chat"
+    server_address = "127.0.0.1"
+    server_error = "InternalServerException"
+    connection_error = "EndpointConnectionError"
+    retry_source = "botocore"
+    span_name = f"chat {model}"
+
+    @staticmethod
+    def usage(response: Any) -> tuple[int, int]:
+        usage = response["usage"]
+        cached = usage.get("cacheReadInputTokens", 0) + usage.get("cacheWriteInputTokens", 0)
+        return usage["inputTokens"] + cached, usage["outputTokens"]
+
+    def new_client(self, retries: int = 0, *, asynchronous: bool = False, endpoint_url: str | None = None) -> Any:
+        if asynchronous:
+            pytest.skip("boto3 has no async client (aiobotocore is not instrumented)")
+        return boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=endpoint_url or shared_fake_llm_url(),
+            aws_access_key_id="AKIDFAKEFAKEFAKE",
+            aws_secret_access_key=API_KEY,
+            config=BotocoreConfig(retries={"mode": "standard", "total_max_attempts": retries + 1}),
+        )
+
+    def refused_client(self) -> Any:
+        return self.new_client(endpoint_url=f"http://127.0.0.1:{free_port()}")
+
+    def invoke(self, client: Any, *, stream: bool = False, fault: str | None = None) -> Any:
+        if fault:
+            events = client.meta.events
+            events.register_first("before-sign.bedrock-runtime.*", _header_adder(fault), unique_id="fault")
+        messages = [{"role": "user", "content": [{"text": PROMPT}]}]
+        if fault == "malformed":
+            return list(client.converse_stream(modelId=self.model, messages=messages)["stream"])
+        if stream:
+            return client.converse_stream(modelId=self.model, messages=messages)["stream"]
+        return client.converse(modelId=self.model, messages=messages)
+
+
+def _header_adder(fault: str) -> Callable[..., None]:
+    def add(request: Any, **_: Any) -> None:
+        request.headers["x-fake-fault"] = fault
+
+    return add
+
+
+CONFORMANCE_DRIVERS: list[ConformanceDriver] = [*DRIVERS, GoogleGenAIDriver(), BedrockDriver()]

@@ -73,6 +73,7 @@ def test_stream_closed_early(driver, instrumented, span_exporter):
     assert one_span(span_exporter).attributes["agentperf.stream.end"] == "closed"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # botocore's unread socket, collected
 def test_stream_abandoned(driver, instrumented, span_exporter):
     """A stream dropped unread ends its span when collected."""
     instrumented()

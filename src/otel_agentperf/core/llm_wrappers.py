@@ -23,18 +23,22 @@ from otel_agentperf.core.streams import (
 )
 
 PrepareKwargs = Callable[[dict[str, Any]], dict[str, Any]]
+StreamWrapper = Callable[[Any, LLMInvocation], Any]
 
 
 def llm_wrappers(
     telemetry: LLMTelemetry,
     operation: LLMOperation,
     prepare: PrepareKwargs | None = None,
-    async_stream: type[AsyncStreamProxy] = AsyncStreamProxy,
+    async_stream: StreamWrapper = AsyncStreamProxy,
+    sync_stream: StreamWrapper = SyncStreamProxy,
 ) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
     """Wrappers (sync, async) in the wrapt signature for a method described by ``operation``.
 
     ``prepare`` may return changed keyword arguments for the call (for an opt-in request option); it is guarded.
-    ``async_stream`` wraps async streams (:class:`AsyncGeneratorProxy` for an SDK that returns async generators).
+    ``sync_stream`` and ``async_stream`` wrap a streamed result for its invocation: a stream proxy class
+    (:class:`AsyncGeneratorProxy` for an SDK that returns async generators), or a function that wraps the stream
+    inside a result (botocore returns a dict holding an ``EventStream``).
     """
 
     def prepared(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +62,7 @@ def llm_wrappers(
         except BaseException as error:
             invocation.fail(error)
             raise
-        return invocation.finish(kwargs, result, SyncStreamProxy)
+        return invocation.finish(kwargs, result, sync_stream)
 
     async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
         if not is_instrumentation_enabled():

@@ -289,8 +289,25 @@ def _record_attempt_retry(recorder: RetryRecorder, source: str, loop: _Loop) -> 
     assert failure is not None
     loop.failure = None
     delay = max(default_timer() - loop.failed_at, 0.0)
-    status_code = _status_code(failure)
-    kind = str(status_code) if status_code is not None else error_type(failure)
+    record_sdk_retry(recorder, source, loop.failures, failure, _status_code(failure), delay, loop.failed_at_ns)
+
+
+def record_sdk_retry(
+    recorder: RetryRecorder,
+    source: str,
+    attempt: int,
+    failure: BaseException | None,
+    status_code: int | None,
+    delay: float,
+    started_ns: int,
+) -> None:
+    """Record a retry made by an SDK's own loop, for the LLM call current in this context or the current span."""
+    if status_code is not None:
+        kind = str(status_code)
+    elif failure is not None:
+        kind = error_type(failure)
+    else:
+        kind = semconv.ERROR_TYPE_OTHER
     owner = current_retry_owner()
     if owner is not None:
         owner.add_retry(delay)
@@ -299,11 +316,11 @@ def _record_attempt_retry(recorder: RetryRecorder, source: str, loop: _Loop) -> 
         span, context_attributes = get_current_span(), None
     recorder.record(
         source,
-        loop.failures,
+        attempt,
         kind,
         delay,
         span=span,
-        started_ns=loop.failed_at_ns,
+        started_ns=started_ns,
         status_code=status_code,
         context_attributes=context_attributes,
     )

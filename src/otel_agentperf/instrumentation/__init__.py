@@ -9,6 +9,7 @@ entry point               instrumentor (``otel_agentperf.instrumentation.…``) 
 agentperf_openai          ``openai.OpenAIInstrumentor``                                   openai >= 3.0
 agentperf_anthropic       ``anthropic.AnthropicInstrumentor``                             anthropic >= 2.0
 agentperf_google_genai    ``google_genai.GoogleGenAIInstrumentor``                        google-genai >= 2.0
+agentperf_bedrock         ``bedrock.BedrockInstrumentor``                                 botocore >= 1.40
 agentperf_mcp             ``mcp.MCPInstrumentor``                                         mcp >= 2.0
 agentperf_langchain       ``langchain.LangChainToolsInstrumentor``                        langchain-core >= 0.3
 agentperf_cachetools      ``cachetools.CachetoolsInstrumentor``                           cachetools >= 5.0
