@@ -79,3 +79,13 @@ OTEL_AGENTPERF_STRICT: Final = "OTEL_AGENTPERF_STRICT"
 ``true`` re-raises errors inside the instrumentation instead of logging them. Meant for this package's own tests;
 never set it in production. Default ``false``. Keyword argument: ``strict``.
 """
+
+OTEL_AGENTPERF_OPENAI_PROVIDER_NAME: Final = "OTEL_AGENTPERF_OPENAI_PROVIDER_NAME"
+"""
+.. envvar:: OTEL_AGENTPERF_OPENAI_PROVIDER_NAME
+
+OpenAI instrumentor: ``gen_ai.provider.name`` of calls to a server that is not a known hosted service (a local vLLM,
+Ollama, LM Studio, llama.cpp or TGI server, a proxy): for example ``vllm`` or ``ollama``. Known services (OpenAI,
+Azure OpenAI, Groq, DeepSeek, Mistral, xAI, Perplexity, Gemini, OpenRouter, Together, Fireworks) keep their own
+names. Default ``openai``. Keyword argument: ``provider_name``.
+"""

@@ -109,6 +109,12 @@ CONTENT_EVENT_NAME: Final = "gen_ai.client.inference.operation.details"
 PROVIDER_GCP_GEMINI: Final = _gen_ai.GenAiProviderNameValues.GCP_GEMINI.value
 PROVIDER_GCP_VERTEX_AI: Final = _gen_ai.GenAiProviderNameValues.GCP_VERTEX_AI.value
 PROVIDER_AWS_BEDROCK: Final = _gen_ai.GenAiProviderNameValues.AWS_BEDROCK.value
+PROVIDER_AZURE_AI_OPENAI: Final = _gen_ai.GenAiProviderNameValues.AZURE_AI_OPENAI.value
+PROVIDER_GROQ: Final = _gen_ai.GenAiProviderNameValues.GROQ.value
+PROVIDER_DEEPSEEK: Final = _gen_ai.GenAiProviderNameValues.DEEPSEEK.value
+PROVIDER_MISTRAL_AI: Final = _gen_ai.GenAiProviderNameValues.MISTRAL_AI.value
+PROVIDER_X_AI: Final = _gen_ai.GenAiProviderNameValues.X_AI.value
+PROVIDER_PERPLEXITY: Final = _gen_ai.GenAiProviderNameValues.PERPLEXITY.value
 
 # --- agentperf attributes (no convention covers these) -------------------------------------------------------------
 AGENTPERF_RETRY_COUNT: Final = "agentperf.retry.count"
