@@ -39,6 +39,7 @@ unit: $(STAMP) $(BACKENDS_STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/provider_overhead.py
 
 # Regenerate docs/agent-trace-phoenix.png: the demo's trace in Phoenix, shot with headless Chromium.
 screenshot: $(STAMP) $(BACKENDS_STAMP)

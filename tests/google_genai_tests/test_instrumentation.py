@@ -144,3 +144,22 @@ def test_tenacity_outside_the_sdk_still_counts(genai_client: ClientFactory, inst
     ask()
     sources = {p.attributes["agentperf.retry.source"]: p.value for p in points(metric_reader, "agentperf.retries")}
     assert sources == {"tenacity": 1}
+
+
+def test_captured_history_roles_and_system(genai_client: ClientFactory, instrumented, span_exporter):
+    instrumented(capture_content="SPAN_ONLY")
+    history = [
+        types.Content(role="user", parts=[types.Part(text="First question")]),
+        types.Content(role="model", parts=[types.Part(text="First answer")]),
+        types.Content(role="user", parts=[types.Part(text="Second question")]),
+    ]
+    config = types.GenerateContentConfig(system_instruction="Be brief.")
+    genai_client().models.generate_content(model=MODEL, contents=history, config=config)
+    attributes = one_span(span_exporter).attributes
+    messages = json.loads(attributes["gen_ai.input.messages"])
+    assert [(m["role"], m["parts"][0]["content"]) for m in messages] == [
+        ("user", "First question"),
+        ("assistant", "First answer"),
+        ("user", "Second question"),
+    ]
+    assert json.loads(attributes["gen_ai.system_instructions"]) == [{"type": "text", "content": "Be brief."}]

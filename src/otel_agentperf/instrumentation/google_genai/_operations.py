@@ -163,7 +163,9 @@ def _input_messages(contents: object) -> list[dict[str, Any]]:
         if isinstance(item, str) or field(item, "parts") is None:
             messages.append({"role": "user", "parts": _parts_of(item)})
         else:
-            messages.append({"role": as_str(field(item, "role")) or "user", "parts": _parts_of(field(item, "parts"))})
+            role = as_str(field(item, "role")) or "user"
+            role = "assistant" if role == "model" else role
+            messages.append({"role": role, "parts": _parts_of(field(item, "parts"))})
     return messages
 
 
