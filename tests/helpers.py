@@ -65,6 +65,29 @@ def fake_handler(
     return handler
 
 
+_shared_fake: list[str] = []
+
+
+def shared_fake_llm_url() -> str:
+    """The URL of a fake LLM service on a loopback port, started on first use and kept for the whole test session.
+
+    For SDKs with their own HTTP stack, in places that cannot take the ``fake_llm_url`` fixture (drivers, cases).
+    """
+    if not _shared_fake:
+        from llm_server import serve  # examples/demo, on the path in tests (conftest)
+
+        server = serve(port=0)
+        report_error = server.handle_error
+
+        def handle_error(request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up: a stream closed early
+                report_error(request, client_address)
+
+        server.handle_error = handle_error  # type: ignore[method-assign]
+        _shared_fake.append(f"http://127.0.0.1:{server.server_address[1]}")
+    return _shared_fake[0]
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as probe:

@@ -18,16 +18,19 @@ An adapter (``instrumentation/<provider>/``) describes each instrumented method 
 
 - :meth:`ClientOperation.provider_name` for a provider known only per call (LiteLLM routes by model prefix);
 - :meth:`ClientOperation.server_url` for clients without ``_client.base_url`` (google-genai, boto3/Bedrock): return
-  an object with ``host``/``port``/``scheme`` (``urllib.parse.urlsplit`` of the endpoint works) or ``None``;
+  the endpoint URL string the client keeps (the same object on every call: the attributes are cached per object), an
+  object with ``host``/``port``/``scheme``, or ``None``;
 - retries: a client without ``_sleep_for_retry`` patches the function its retry loop waits in with
-  ``sdk_sleep_wrappers`` if it has one, else its retries are seen through the retry-library instrumentors (tenacity,
-  backoff) or not at all (botocore retries inside its HTTP layer).
+  ``sdk_sleep_wrappers`` if it has one; a loop that calls one method per attempt and hides its waits (google-genai's
+  tenacity loop) is wrapped with ``core.retries.attempt_loop_wrappers``, which also keeps the retry-library
+  instrumentors from counting those retries again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes, SamplingAttributes
@@ -173,7 +176,9 @@ class ClientOperation:
 
 
 def client_attributes(operation: str, provider: str, model: object, url: object) -> Attributes:
-    """Operation, provider, request model, and server address and port from an httpx-style ``url``."""
+    """Operation, provider, request model, and server address and port from an httpx-style ``url`` or a string."""
+    if isinstance(url, str):
+        url = urlsplit(url)
     attributes: Attributes = {semconv.GEN_AI_OPERATION_NAME: operation, semconv.GEN_AI_PROVIDER_NAME: provider}
     put(attributes, semconv.GEN_AI_REQUEST_MODEL, as_str(model))
     host = as_str(field(url, "host")) or as_str(field(url, "hostname"))

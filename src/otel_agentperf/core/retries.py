@@ -137,8 +137,11 @@ def record_library_retry(
 ) -> None:
     """Record a retry decided by a retry library (``failure`` is ``None`` when a returned value was retried).
 
-    The retry belongs to the LLM call current in this context if there is one, else to the current span.
+    The retry belongs to the LLM call current in this context if there is one, else to the current span. A retry
+    inside an SDK retry loop that an SDK instrumentor records (:func:`in_sdk_retry_loop`) is left to it.
     """
+    if in_sdk_retry_loop():  # the SDK's instrumentor records it
+        return
     kind = semconv.RETRY_ERROR_RESULT if failure is None else error_type(failure)
     owner = current_retry_owner()
     if owner is not None:
@@ -176,6 +179,141 @@ def _record_sdk_retry(
         span, context_attributes = owner.span, owner.metric_attributes
     else:
         span, context_attributes = get_current_span(otel_context.get_current()), None
+    recorder.record(
+        source,
+        attempt,
+        kind,
+        delay,
+        span=span,
+        started_ns=started_ns,
+        status_code=status_code,
+        context_attributes=context_attributes,
+    )
+
+
+SDK_RETRY_LOOP_KEY = otel_context.create_key("otel_agentperf.sdk_retry_loop")
+"""Context key set while an SDK's own retry loop runs, whose retries an SDK instrumentor records itself."""
+
+
+def in_sdk_retry_loop() -> bool:
+    """Whether the code running now is inside an SDK retry loop that its instrumentor records.
+
+    Retry-library instrumentors skip such retries: an SDK that retries through tenacity (google-genai) would
+    otherwise count each retry twice.
+    """
+    return otel_context.get_value(SDK_RETRY_LOOP_KEY) is not None
+
+
+class _Loop:
+    """One run of an SDK retry loop: how many attempts failed, and when and how the last one did."""
+
+    __slots__ = ("failures", "failed_at", "failed_at_ns", "failure")
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.failed_at = 0.0
+        self.failed_at_ns = 0
+        self.failure: BaseException | None = None
+
+
+def attempt_loop_wrappers(
+    recorder: RetryRecorder, source: str, reporter: ErrorReporter
+) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]], Callable[..., Any], Callable[..., Awaitable[Any]]]:
+    """Wrappers (loop sync, loop async, attempt sync, attempt async) for a retry loop that hides its waits.
+
+    For an SDK whose retry loop calls one method per attempt (google-genai: ``_request`` around ``_request_once``).
+
+    An attempt that follows a failed one inside the same loop is a retry; its wait is the time from the failure to
+    the attempt's start (what the loop slept, with its own bookkeeping). The loop marks its context so that
+    :func:`in_sdk_retry_loop` holds inside it.
+    """
+
+    def before_attempt(loop: _Loop | None) -> None:
+        if loop is None or loop.failure is None or not is_instrumentation_enabled():
+            return
+        try:
+            _record_attempt_retry(recorder, source, loop)
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            reporter.report(f"{source} retry", error)
+
+    def failed(loop: _Loop | None, error: BaseException) -> None:
+        if loop is not None:
+            loop.failures += 1
+            loop.failed_at, loop.failed_at_ns, loop.failure = default_timer(), time_ns(), error
+
+    def sync_loop(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, _Loop()))
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+
+    async def async_loop(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, _Loop()))
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+
+    def sync_attempt(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        loop = otel_context.get_value(SDK_RETRY_LOOP_KEY)
+        before_attempt(loop)  # type: ignore[arg-type]
+        try:
+            return wrapped(*args, **kwargs)
+        except BaseException as error:
+            failed(loop, error)  # type: ignore[arg-type]
+            raise
+
+    async def async_attempt(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+        loop = otel_context.get_value(SDK_RETRY_LOOP_KEY)
+        before_attempt(loop)  # type: ignore[arg-type]
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as error:
+            failed(loop, error)  # type: ignore[arg-type]
+            raise
+
+    return sync_loop, async_loop, sync_attempt, async_attempt
+
+
+def _status_code(failure: BaseException) -> int | None:
+    for name in ("status_code", "code"):
+        value = getattr(failure, name, None)
+        if type(value) is int and 100 <= value < 600:
+            return value
+    return None
+
+
+def _record_attempt_retry(recorder: RetryRecorder, source: str, loop: _Loop) -> None:
+    failure = loop.failure
+    assert failure is not None
+    loop.failure = None
+    delay = max(default_timer() - loop.failed_at, 0.0)
+    record_sdk_retry(recorder, source, loop.failures, failure, _status_code(failure), delay, loop.failed_at_ns)
+
+
+def record_sdk_retry(
+    recorder: RetryRecorder,
+    source: str,
+    attempt: int,
+    failure: BaseException | None,
+    status_code: int | None,
+    delay: float,
+    started_ns: int,
+) -> None:
+    """Record a retry made by an SDK's own loop, for the LLM call current in this context or the current span."""
+    if status_code is not None:
+        kind = str(status_code)
+    elif failure is not None:
+        kind = error_type(failure)
+    else:
+        kind = semconv.ERROR_TYPE_OTHER
+    owner = current_retry_owner()
+    if owner is not None:
+        owner.add_retry(delay)
+        span, context_attributes = owner.span, owner.metric_attributes
+    else:
+        span, context_attributes = get_current_span(), None
     recorder.record(
         source,
         attempt,

@@ -20,6 +20,12 @@ Configuration (keyword argument, environment variable, default)
   for token usage (adds ``stream_options={"include_usage": True}`` unless the call sets ``include_usage`` itself; the
   stream then ends with one chunk whose ``choices`` is empty). Without it such streams report no tokens: none are
   estimated.
+- ``provider_name``, ``OTEL_AGENTPERF_OPENAI_PROVIDER_NAME``, ``openai``: ``gen_ai.provider.name`` of calls to a server
+  that is not a known service. The provider is named from the host of the client's ``base_url``: Azure OpenAI
+  (``azure.ai.openai``), Groq, DeepSeek, Mistral (``mistral_ai``), xAI (``x_ai``), Perplexity, Gemini's
+  OpenAI-compatible endpoint (``gcp.gemini``), OpenRouter (``openrouter``), Together (``together_ai``) and Fireworks
+  (``fireworks_ai``) get their names; any other server (vLLM, Ollama, LM Studio, llama.cpp, TGI) gets this one, with
+  ``server.address`` and ``server.port`` telling it apart.
 - ``tracer_provider``, ``meter_provider``: default to the global ones.
 
 What is patched
@@ -54,7 +60,7 @@ from otel_agentperf.core.llm_wrappers import Route, llm_wrappers, raw_response_w
 from otel_agentperf.core.patching import AgentPerfInstrumentor
 from otel_agentperf.core.provider import STAINLESS_RAW_HEADER, STAINLESS_REQUESTS, STAINLESS_RETRY_SLEEPS
 from otel_agentperf.core.retries import sdk_sleep_wrappers
-from otel_agentperf.core.settings import read_bool
+from otel_agentperf.core.settings import read_bool, read_str
 from otel_agentperf.core.streams import helper_close_wrappers
 from otel_agentperf.instrumentation.openai.package import _instruments
 
@@ -89,11 +95,14 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
         tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
         telemetry = LLMTelemetry(tracer, instruments, settings, reporter)
         streams = (openai.Stream, openai.AsyncStream)
+        provider = read_str(
+            env.OTEL_AGENTPERF_OPENAI_PROVIDER_NAME, "provider_name", kwargs.get("provider_name"), "openai"
+        )
         prepare_chat = _add_include_usage if settings.stream_include_usage else None
         targets = (
-            ("chat.completions", "Completions", "AsyncCompletions", ChatCompletions(streams), prepare_chat),
-            ("responses", "Responses", "AsyncResponses", Responses(streams), None),
-            ("embeddings", "Embeddings", "AsyncEmbeddings", Embeddings(streams), None),
+            ("chat.completions", "Completions", "AsyncCompletions", ChatCompletions(streams, provider), prepare_chat),
+            ("responses", "Responses", "AsyncResponses", Responses(streams, provider), None),
+            ("embeddings", "Embeddings", "AsyncEmbeddings", Embeddings(streams, provider), None),
         )
         routes: dict[str, Route] = {}
         for module, sync_class, async_class, operation, prepare in targets:

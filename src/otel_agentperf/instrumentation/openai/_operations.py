@@ -12,9 +12,10 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes
-from otel_agentperf.core.provider import ClientOperation, LLMResult
+from otel_agentperf.core.provider import ClientOperation, LLMResult, client_attributes
 from otel_agentperf.core.values import as_int, as_str, as_str_list, field, output_type, put
 from otel_agentperf.instrumentation.openai import _content
+from otel_agentperf.instrumentation.openai._providers import provider_for_host
 
 PROVIDER = "openai"
 
@@ -33,6 +34,15 @@ class _OpenAIOperation(ClientOperation):
 
     provider = PROVIDER
     api_type: str | None = None
+
+    def __init__(self, stream_types: tuple[type, ...], provider: str = PROVIDER) -> None:
+        super().__init__(stream_types)
+        self.provider = provider
+        """The name of a server that is not a known service (``provider_name`` setting)."""
+
+    def _build_sampling(self, url: object, model: object, provider: str) -> Attributes:
+        # Built once per client base URL: naming the provider from the host costs nothing per call.
+        return client_attributes(self.name, provider_for_host(field(url, "host"), provider), model, url)
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         attributes: Attributes = {}
