@@ -217,7 +217,8 @@ class AgentRun(Operation):
         if kind is not None:
             metric_attributes[semconv.ERROR_TYPE] = kind
         _, instruments = scope(self._tracer_provider, self._meter_provider, __name__)
-        instruments.histogram(semconv.GEN_AI_INVOKE_AGENT_DURATION).record(self.summary.duration, metric_attributes)
+        duration = instruments.histogram(semconv.GEN_AI_INVOKE_AGENT_DURATION)
+        duration.record(self.summary.duration, metric_attributes, self.metric_context())
         if self._on_end is not None:
             try:
                 self._on_end(self.summary)
