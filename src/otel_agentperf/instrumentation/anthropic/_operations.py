@@ -13,7 +13,16 @@ from typing import Any
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes
 from otel_agentperf.core.provider import ClientOperation, LLMResult
-from otel_agentperf.core.values import as_int, as_number, as_str, as_str_list, field, output_type, put
+from otel_agentperf.core.values import (
+    as_int,
+    as_number,
+    as_str,
+    as_str_list,
+    field,
+    output_type,
+    put,
+    with_extra_body,
+)
 
 PROVIDER = "anthropic"
 
@@ -30,6 +39,7 @@ class Messages(ClientOperation):
     provider = PROVIDER
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        kwargs = with_extra_body(kwargs)
         attributes: Attributes = {}
         put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_tokens")))
         for name, key in _PARAMETERS:
@@ -116,6 +126,10 @@ def _parts(content: object) -> list[dict[str, Any]]:
         elif kind == "tool_use":
             name, call_id = as_str(field(block, "name")), as_str(field(block, "id"))
             parts.append({"type": "tool_call", "id": call_id, "name": name, "arguments": field(block, "input")})
+        elif kind == "thinking":
+            parts.append({"type": "reasoning", "content": field(block, "thinking")})
+        elif kind == "redacted_thinking":
+            parts.append({"type": "reasoning"})
         elif kind == "tool_result":
             result = {"type": "tool_call_response", "id": as_str(field(block, "tool_use_id"))}
             parts.append({**result, "response": field(block, "content")})
@@ -125,9 +139,18 @@ def _parts(content: object) -> list[dict[str, Any]]:
 
 
 def _accumulate_text(invocation: LLMResult, delta: object) -> None:
-    text = field(delta, "text")
+    """Add a text or thinking delta to the last part of its type (a new part when the type changes)."""
+    kind = field(delta, "type")
+    if kind == "thinking_delta":
+        part_type, text = "reasoning", field(delta, "thinking")
+    else:
+        part_type, text = "text", field(delta, "text")
     if not isinstance(text, str):
         return
     if invocation.output_messages is None:
-        invocation.output_messages = [{"role": "assistant", "parts": [{"type": "text", "content": ""}]}]
-    invocation.output_messages[0]["parts"][0]["content"] += text
+        invocation.output_messages = [{"role": "assistant", "parts": []}]
+    parts = invocation.output_messages[0]["parts"]
+    if parts and parts[-1]["type"] == part_type:
+        parts[-1]["content"] += text
+    else:
+        parts.append({"type": part_type, "content": text})
