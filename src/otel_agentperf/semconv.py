@@ -107,7 +107,7 @@ CONTENT_EVENT_NAME: Final = "gen_ai.client.inference.operation.details"
 
 # --- agentperf attributes (no convention covers these) -------------------------------------------------------------
 AGENTPERF_RETRY_COUNT: Final = "agentperf.retry.count"
-"""Span attribute: how many times the client retried this operation (absent when it never did)."""
+"""Span attribute: retries made while this span was current, by any source (absent when there were none)."""
 AGENTPERF_RETRY_BACKOFF_TIME: Final = "agentperf.retry.backoff_time"
 """Span attribute: seconds this operation spent waiting between retries, apart from time spent in requests."""
 AGENTPERF_RETRY_ATTEMPT: Final = "agentperf.retry.attempt"
