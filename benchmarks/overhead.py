@@ -73,7 +73,7 @@ FLOOR_SPAN_ATTRIBUTES = {f"floor.attribute.{i}": f"value-{i}" for i in range(8)}
 FLOOR_METRIC_ATTRIBUTES = {f"floor.attribute.{i}": f"value-{i}" for i in range(4)}
 # What the instrumentor's span and metric points carry for one non-streamed call of this benchmark.
 START_ATTRIBUTES = {f"start.attribute.{i}": f"value-{i}" for i in range(5)}
-END_ATTRIBUTES = {f"end.attribute.{i}": i for i in range(13)}
+END_ATTRIBUTES = {f"end.attribute.{i}": i for i in range(9)}
 METRIC_ATTRIBUTES = {f"metric.attribute.{i}": f"value-{i}" for i in range(6)}
 
 

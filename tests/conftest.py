@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,21 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     yield port
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def fake_llm_url() -> Iterator[str]:
+    """The fake LLM service on a loopback port, for SDKs that bring their own HTTP stack (botocore, aiohttp)."""
+    from llm_server import serve  # examples/demo, on the path above
+
+    server: ThreadingHTTPServer = serve(port=0)
+    report_error = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up: a stream closed early
+            report_error(request, client_address)
+
+    server.handle_error = handle_error  # type: ignore[method-assign]
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -10,6 +10,7 @@ import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
+from otel_agentperf.core.streams import finish_abandoned
 from tests.helpers import fake_handler, one_span, points
 from tests.llm_drivers import API_KEY, DRIVERS, PROMPT, LLMDriver
 
@@ -79,6 +80,7 @@ def test_stream_abandoned(driver, instrumented, span_exporter):
     stream = driver.call(driver.client(), stream=True)
     del stream
     gc.collect()
+    finish_abandoned()
     assert one_span(span_exporter).attributes["agentperf.stream.end"] == "abandoned"
 
 

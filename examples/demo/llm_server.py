@@ -5,12 +5,16 @@ It answers OpenAI's ``POST /v1/chat/completions``, ``/v1/responses`` and ``/v1/e
 The header ``x-fake-fault`` injects failures:
 
 - ``retry-once:<status>``: the first attempt (``x-stainless-retry-count: 0``) gets ``<status>`` with
-  ``retry-after-ms: 20``, the retry succeeds;
+  ``retry-after-ms: 20``, the retry succeeds (a client that numbers no attempts gives each call its own value,
+  ``retry-once:<status>:<unique suffix>``: see ``fake_llm.common``);
 - ``always:<status>``: every attempt gets ``<status>``;
 - ``malformed``: a 200 whose body is not JSON.
 
 A chat request's ``max_completion_tokens`` sets the answer's exact length in words (one word, one stream chunk). A
 request for structured output (a ``json_schema`` response format) is answered with a JSON object that fits the schema.
+
+The package ``fake_llm`` beside this file adds Google Gen AI (Gemini API and Vertex AI) and Amazon Bedrock Runtime
+routes in their own wire formats, with the same faults.
 
 ``respond()`` is the whole service as a function, so that an ``httpx2.MockTransport`` can serve it in process;
 ``serve()`` runs it on a loopback port. ``python llm_server.py --port 8000`` serves in the foreground.
@@ -26,6 +30,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from fake_llm import route as provider_route
+from fake_llm.common import injected_fault
+
 Headers = dict[str, str]
 Reply = tuple[int, Headers, "bytes | Iterator[bytes]"]
 
@@ -36,6 +43,9 @@ CACHED_BLOCK = 64
 def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: float = 0.0) -> Reply:
     """The reply to one request: status, headers, and a body (bytes, or an iterator of SSE bytes)."""
     headers = {key.lower(): value for key, value in headers.items()}
+    routed = provider_route(path, headers, body, chunk_delay) if method == "POST" else None
+    if routed is not None:
+        return routed
     fault = _fault(headers)
     if fault is not None:
         return fault
@@ -58,13 +68,11 @@ def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: 
 
 
 def _fault(headers: Headers) -> Reply | None:
-    fault = headers.get("x-fake-fault", "")
+    fault = injected_fault(headers)
     if fault == "malformed":
         return 200, {"content-type": "application/json"}, b'{"id": "broken", "choices": ['
-    kind, _, status = fault.partition(":")
-    first_attempt = headers.get("x-stainless-retry-count", "0") == "0"
-    if kind == "always" or (kind == "retry-once" and first_attempt):
-        reply = _error(int(status or 500), "injected fault")
+    if isinstance(fault, int):
+        reply = _error(fault, "injected fault")
         reply[1]["retry-after-ms"] = "20"
         return reply
     return None

@@ -183,6 +183,7 @@ class AgentRun(Operation):
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         assert self._tally is not None and self._run_token is not None
+        # Possibly in another context than __enter__'s (a generator stepped from threads or closed by asyncio).
         counts = exit_run(self._tally, self._run_token)
         self.leave()
         try:

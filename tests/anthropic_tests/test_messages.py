@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
 from pydantic import BaseModel
 
+from otel_agentperf.core.streams import finish_abandoned
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from tests.helpers import fake_handler, one_span, points
 from tests.llm_drivers import API_KEY, PROMPT
@@ -85,6 +86,7 @@ def test_stream_helper_not_entered_sends_nothing(instrumented, span_exporter):
     manager = _client().messages.stream(**REQUEST)
     del manager
     gc.collect()
+    finish_abandoned()
     assert not span_exporter.get_finished_spans()
 
 

@@ -9,6 +9,7 @@ import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
+from otel_agentperf.core.streams import finish_abandoned
 from otel_agentperf.exceptions import ConfigurationError
 from tests.helpers import one_span, points
 from tests.openai_tests.conftest import USER_MESSAGES
@@ -113,6 +114,7 @@ def test_abandoned_stream_ends_span_on_garbage_collection(instrumented, client, 
     next(stream)
     del stream
     gc.collect()
+    finish_abandoned()
     assert one_span(span_exporter).attributes["agentperf.stream.end"] == "abandoned"
 
 

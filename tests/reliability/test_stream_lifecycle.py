@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from otel_agentperf.core.streams import _StreamProxy
+from otel_agentperf.core.streams import _StreamProxy, finish_abandoned
 from tests.llm_drivers import DRIVERS, LLMDriver
 from tests.reliability.test_fuzz import _valid
 
@@ -28,6 +28,7 @@ def driver(request: pytest.FixtureRequest, instrument: Any) -> LLMDriver:
 
 def _only_span(exporter: Any) -> Any:
     gc.collect()
+    finish_abandoned()
     spans = exporter.get_finished_spans()
     assert len(spans) == 1, [span.name for span in spans]
     return spans[0]

@@ -59,10 +59,16 @@ class ContentPolicy:
         return self.mode in (EVENT_ONLY, SPAN_AND_EVENT)
 
     def serialise(self, value: Any) -> str:
-        """``value`` as recorded: a string cut to the limit, anything else JSON with each text in it cut."""
+        """``value`` as recorded: a string cut to the limit, anything else JSON with each text in it cut.
+
+        A value JSON cannot take (keys that are tuples, a circular reference) is recorded as its ``repr``, cut.
+        """
         if isinstance(value, str):
             return value[: self.max_length]
-        return json.dumps(_cut_texts(value, self.max_length), ensure_ascii=False, default=str)
+        try:
+            return json.dumps(_cut_texts(value, self.max_length), ensure_ascii=False, default=str)
+        except (TypeError, ValueError, RecursionError):
+            return repr(value)[: self.max_length]
 
 
 def _cut_texts(value: Any, limit: int) -> Any:

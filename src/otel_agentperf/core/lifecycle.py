@@ -6,7 +6,8 @@ An :class:`Operation` owns one span:
 - :meth:`Operation.enter` makes the span current, with optional extra context values (an LLM call adds itself as the
   owner of the retries made inside it);
 - :meth:`Operation.leave` restores the caller's context; it never raises, also when the operation is left in another
-  context than the one that entered it (a generator finalised elsewhere, a task that was cancelled);
+  context than the one that entered it (a generator finalised elsewhere, a task that was cancelled: see
+  ``core.contexts``);
 - :meth:`Operation.metric_context` is the context its metric points are recorded in, so that an exemplar links to the
   operation's own span even after it stopped being current;
 - :meth:`Operation.close_span` puts the final attributes on the span, marks a failure (:func:`error_type`, ERROR status
@@ -20,12 +21,12 @@ from __future__ import annotations
 import logging
 from timeit import default_timer
 
-from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
+from otel_agentperf.core.contexts import Attached, attach, detach
 
 _logger = logging.getLogger(__name__)
 _EMPTY_CONTEXT = Context()
@@ -57,14 +58,6 @@ def mark_failed(span: Span, kind: str, error: BaseException | None = None, messa
     span.set_attribute(semconv.ERROR_TYPE, kind)
 
 
-def restore_context(token: object) -> None:
-    """Detach ``token``; a token from another context is dropped quietly (logged at DEBUG), never raised."""
-    try:
-        otel_context._RUNTIME_CONTEXT.detach(token)  # type: ignore[arg-type]  # noqa: SLF001 - detach() logs an ERROR
-    except Exception:  # noqa: BLE001 - leaving in another context must not reach the caller
-        _logger.debug("otel_agentperf left an operation in another context than the one that entered it")
-
-
 class Operation:
     """One traced operation's span, its start time and the context token while it is current.
 
@@ -75,7 +68,7 @@ class Operation:
     __slots__ = ()
     span: Span
     started: float
-    _token: object
+    _token: Attached | None
 
     def begin(self, span: Span) -> None:
         """Take ``span`` (already started) as this operation's span, and start the clock."""
@@ -85,13 +78,13 @@ class Operation:
 
     def enter(self, context: Context | None = None) -> None:
         """Make the span current (on top of ``context`` when given, else of the current context)."""
-        self._token = otel_context.attach(set_span_in_context(self.span, context))  # type: ignore[misc]
+        self._token = attach(set_span_in_context(self.span, context))  # type: ignore[misc]
 
     def leave(self) -> None:
         """Restore the context the operation was entered from (once; later calls do nothing). Never raises."""
         token, self._token = self._token, None  # type: ignore[misc]
         if token is not None:
-            restore_context(token)
+            detach(token)
 
     def metric_context(self) -> Context:
         """A context holding only the span: record the operation's metric points in it (exemplars link to the span)."""

@@ -1,10 +1,11 @@
 """Provider-agnostic retry telemetry, and the hook into the client SDKs' own retry loops.
 
 Every retry, whoever makes it, is counted in ``agentperf.retries`` and its wait recorded in
-``agentperf.retry.backoff.duration``, with ``agentperf.retry.source``, ``error.type`` and ``agentperf.retry.attempt``
-(plus the GenAI operation's provider, operation and model when it happens inside an instrumented LLM call). The current
-span gets an ``agentperf.retry`` event stamped when the wait began, and sums its retries in ``agentperf.retry.count``
-and their waits in ``agentperf.retry.backoff_time``, whatever made them (SDK, tenacity, backoff): an LLM call's span
+``agentperf.retry.backoff.duration``, with ``agentperf.retry.source`` and ``error.type`` (plus the GenAI operation's
+provider, operation and model when it happens inside an instrumented LLM call). The current span gets an
+``agentperf.retry`` event stamped when the wait began, with ``agentperf.retry.attempt`` (a per-call number, kept off
+the metrics so that a polling loop cannot grow their series), and sums its retries in ``agentperf.retry.count`` and
+their waits in ``agentperf.retry.backoff_time``, whatever made them (SDK, tenacity, backoff): an LLM call's span
 counts the retries made inside it, any other span (a tool, a run, the caller's own) the retries made while it was
 current, so one tail-sampling policy on ``agentperf.retry.count`` sees every source.
 
@@ -83,7 +84,6 @@ class RetryRecorder:
         attributes: dict[str, AttributeValue] = {
             semconv.AGENTPERF_RETRY_SOURCE: source,
             semconv.ERROR_TYPE: error_type,
-            semconv.AGENTPERF_RETRY_ATTEMPT: attempt,
         }
         if context_attributes:
             for key in _LLM_KEYS:

@@ -5,10 +5,19 @@ reaches the real stream. It ends the span when the stream is exhausted (``comple
 or left through ``with`` before its end (``closed``), or is garbage-collected unfinished (``abandoned``). Each chunk
 goes to :meth:`LLMInvocation.on_chunk`, which is guarded; the chunk itself always reaches the caller unchanged.
 The span is not current while the caller iterates: spans the caller starts between chunks are not its children.
+
+An abandoned stream is not ended by its finalizer: the cyclic GC may run ``__del__`` at any allocation, also while
+that thread holds a lock the ending needs (a run tally's, the metrics SDK's per-instrument lock), which would hang it.
+The finalizer only puts the invocation on a ``queue.SimpleQueue`` (whose ``put`` is safe in finalizers: no lock that
+code could hold) and a daemon thread ends it, outside any GC callback.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import queue
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +37,57 @@ else:
     _ObjectProxy = wrapt.ObjectProxy
 
 
+_abandoned: queue.SimpleQueue[LLMInvocation | threading.Event] = queue.SimpleQueue()
+_ender: threading.Thread | None = None
+
+
+def _end_abandoned(block: bool) -> None:
+    """End the queued invocations as abandoned (forever when ``block``, else until the queue is empty)."""
+    while True:
+        try:
+            item = _abandoned.get(block)
+        except queue.Empty:
+            return
+        try:
+            if isinstance(item, threading.Event):
+                item.set()
+            elif not item.ended:
+                item.end(None, _ABANDONED)
+        except Exception:  # noqa: BLE001, S110 - reported by end(); strict mode must not stop the thread
+            pass
+
+
+def _start_ender() -> None:
+    """Start the thread that ends abandoned streams (from ordinary code, never from a finalizer)."""
+    global _ender
+    if _ender is None:
+        _ender = threading.Thread(target=_end_abandoned, args=(True,), name="otel_agentperf-abandoned", daemon=True)
+        _ender.start()
+
+
+def _forget_ender() -> None:
+    global _ender
+    _ender = None
+
+
+os.register_at_fork(after_in_child=_forget_ender)
+atexit.register(_end_abandoned, False)
+
+
+def finish_abandoned(timeout: float = 5.0) -> bool:
+    """Wait until the streams collected so far are ended; whether they were within ``timeout`` seconds."""
+    _start_ender()
+    done = threading.Event()
+    _abandoned.put(done)
+    return done.wait(timeout)
+
+
 class _StreamProxy(_ObjectProxy):
     def __init__(self, stream: Any, invocation: LLMInvocation) -> None:
         super().__init__(stream)
         self._self_invocation = invocation
+        if _ender is None:
+            _start_ender()
 
     def _self_end(self, how: str, error: BaseException | None = None) -> None:
         invocation = self._self_invocation
@@ -40,8 +96,10 @@ class _StreamProxy(_ObjectProxy):
 
     def __del__(self) -> None:
         try:
-            self._self_end(_ABANDONED)
-        except Exception:  # noqa: BLE001, S110 - nothing may escape a finalizer
+            invocation = self._self_invocation
+            if not invocation.ended:
+                _abandoned.put(invocation)  # ended by the daemon thread: no lock may be taken here
+        except Exception:  # noqa: BLE001, S110 - nothing may escape a finalizer (an interpreter shutting down)
             pass
 
 
@@ -175,3 +233,33 @@ class AsyncStreamManagerProxy(_StreamManagerProxy):
 
     async def __aexit__(self, *exc_info: Any) -> Any:
         return await self.__wrapped__.__aexit__(*exc_info)
+
+
+def _close_raw_stream(helper: Any) -> None:
+    raw: Any = getattr(helper, "_raw_stream", None)
+    if issubclass(type(raw), _StreamProxy):
+        raw._self_end(_CLOSED)
+
+
+def helper_close_wrappers() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Wrappers (sync, async) for the ``close()`` of an SDK stream helper that closes the HTTP response only.
+
+    Such a helper (openai's ``chat.completions.stream()`` and ``responses.stream()``) reads a raw stream that
+    ``create(stream=True)`` returned wrapped, but its ``close()``, which leaving the ``with`` calls, closes the HTTP
+    response, not the raw stream; the helper sits in a reference cycle that only the cyclic GC frees. Closing the
+    helper ends the span as ``closed``.
+    """
+
+    def sync_close(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            _close_raw_stream(instance)
+
+    async def async_close(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            _close_raw_stream(instance)
+
+    return sync_close, async_close

@@ -13,6 +13,8 @@ import threading
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, fields
 
+from otel_agentperf.core.contexts import reset
+
 _CURRENT: ContextVar[RunTally | None] = ContextVar("otel_agentperf_run", default=None)
 
 
@@ -65,14 +67,8 @@ def enter_run() -> tuple[RunTally, Token[RunTally | None]]:
 
 
 def exit_run(tally: RunTally, token: Token[RunTally | None]) -> RunCounts:
-    """Leave a run: restore the previous context, add the run's counts to its parent's, return them.
-
-    Never raises: left from another context (a generator finalised elsewhere), the run is simply no longer current.
-    """
-    try:
-        _CURRENT.reset(token)
-    except ValueError:
-        _CURRENT.set(tally.parent)
+    """Leave a run: restore the previous context (in any context), add the run's counts to its parent's, return them."""
+    reset(_CURRENT, token, tally, None)
     counts = tally.snapshot()
     if tally.parent is not None:
         with tally.parent.lock:
@@ -103,7 +99,11 @@ def record_llm_call(
 
 def record_tool_call(failed: bool) -> None:
     """Count one tool call in the current run."""
-    tally = _CURRENT.get()
+    count_tool_call(_CURRENT.get(), failed)
+
+
+def count_tool_call(tally: RunTally | None, failed: bool) -> None:
+    """Count one tool call in ``tally`` (the run that was current when the tool started)."""
     if tally is not None:
         with tally.lock:
             tally.counts.tool_calls += 1

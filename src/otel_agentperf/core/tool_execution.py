@@ -26,7 +26,7 @@ from otel_agentperf.core.content import ContentPolicy
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import Instruments
 from otel_agentperf.core.lifecycle import Operation, error_type, operation_attributes
-from otel_agentperf.core.tally import record_tool_call
+from otel_agentperf.core.tally import RunTally, count_tool_call, current_run
 
 
 class ToolTelemetry:
@@ -91,6 +91,7 @@ class ToolCall(Operation):
         "_error_type",
         "_error_message",
         "_also_record",
+        "_run",
     )
 
     def __init__(
@@ -114,6 +115,7 @@ class ToolCall(Operation):
         self._result: Any = None
         self._error_type: str | None = None
         self._error_message: str | None = None
+        self._run: RunTally | None = None
 
     def set_result(self, result: Any) -> None:
         """Keep the tool's result (recorded on the span only with content capture on)."""
@@ -126,13 +128,14 @@ class ToolCall(Operation):
 
     def __enter__(self) -> ToolCall:
         telemetry = self.telemetry
+        self._run = current_run()  # the call counts in the run it started in, wherever it ends
         try:
             span: Span = telemetry.tracer.start_span(self._span_name, kind=self._kind, attributes=self._attributes)
             self.begin(span)
             self.enter()
         except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
             telemetry.reporter.report("tool call start", error)
-        try:
+        try:  # the span is current already: whatever the arguments are, the span tree stays the same
             if self._arguments is not None and telemetry.content.capture and self.span.is_recording():
                 self.span.set_attribute(
                     semconv.GEN_AI_TOOL_CALL_ARGUMENTS, telemetry.content.serialise(self._arguments)
@@ -172,4 +175,4 @@ class ToolCall(Operation):
             if method is not None:
                 metric[semconv.MCP_METHOD_NAME] = method
             self._also_record.record(duration, metric, context)
-        record_tool_call(kind is not None)
+        count_tool_call(self._run, kind is not None)

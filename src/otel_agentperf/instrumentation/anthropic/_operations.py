@@ -7,6 +7,7 @@ defensive: a missing or ill-typed field is left out, never guessed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,9 +80,12 @@ class Messages(ClientOperation):
         event_type = getattr(chunk, "type", None)  # runs for every event: an event of another shape reads as empty
         if event_type == "content_block_delta":
             if invocation.capture_content:
-                _accumulate_text(invocation, field(chunk, "delta"))
+                _accumulate_block(invocation, chunk, field(chunk, "delta"), None)
             return True
-        if event_type == "message_start":
+        if event_type == "content_block_start" or event_type == "content_block_stop":
+            if invocation.capture_content:
+                _accumulate_block(invocation, chunk, None, field(chunk, "content_block"))
+        elif event_type == "message_start":
             message = field(chunk, "message")
             invocation.response_id = as_str(field(message, "id"))
             invocation.response_model = as_str(field(message, "model"))
@@ -138,19 +142,46 @@ def _parts(content: object) -> list[dict[str, Any]]:
     return parts
 
 
-def _accumulate_text(invocation: LLMResult, delta: object) -> None:
-    """Add a text or thinking delta to the last part of its type (a new part when the type changes)."""
-    kind = field(delta, "type")
-    if kind == "thinking_delta":
-        part_type, text = "reasoning", field(delta, "thinking")
-    else:
-        part_type, text = "text", field(delta, "text")
-    if not isinstance(text, str):
-        return
+def _accumulate_block(invocation: LLMResult, event: object, delta: object, block: object) -> None:
+    """Build the output parts from content-block events: a block starts a part, its deltas add to it.
+
+    A tool call's arguments arrive as JSON text, read into a value when its block stops, as non-streamed responses
+    give them.
+    """
     if invocation.output_messages is None:
         invocation.output_messages = [{"role": "assistant", "parts": []}]
-    parts = invocation.output_messages[0]["parts"]
-    if parts and parts[-1]["type"] == part_type:
-        parts[-1]["content"] += text
-    else:
-        parts.append({"type": part_type, "content": text})
+    parts: list[dict[str, Any]] = invocation.output_messages[0]["parts"]
+    index = field(event, "index")
+    index = index if type(index) is int and 0 <= index < 128 else max(len(parts) - 1, 0)
+    while len(parts) <= index:
+        parts.append({"type": "text", "content": ""})
+    if block is None and delta is None:  # the block stopped
+        part = parts[index]
+        if part["type"] == "tool_call" and isinstance(part["arguments"], str):
+            try:
+                part["arguments"] = json.loads(part["arguments"] or "{}")
+            except ValueError:  # a cut stream: keep the text
+                pass
+        return
+    if block is not None:
+        kind = field(block, "type")
+        if kind == "tool_use":
+            name, call_id = as_str(field(block, "name")), as_str(field(block, "id"))
+            parts[index] = {"type": "tool_call", "id": call_id, "name": name, "arguments": ""}
+        elif kind == "text":
+            parts[index] = {"type": "text", "content": as_str(field(block, "text")) or ""}
+        elif kind == "thinking":
+            parts[index] = {"type": "reasoning", "content": as_str(field(block, "thinking")) or ""}
+        elif kind == "redacted_thinking":
+            parts[index] = {"type": "reasoning"}
+        elif isinstance(kind, str):
+            parts[index] = {"type": kind}
+        return
+    part = parts[index]
+    text, partial_json = field(delta, "text"), field(delta, "partial_json")
+    if text is None and part["type"] == "reasoning":
+        text = field(delta, "thinking")
+    if isinstance(text, str) and "content" in part:
+        part["content"] += text
+    elif isinstance(partial_json, str) and part["type"] == "tool_call":
+        part["arguments"] += partial_json

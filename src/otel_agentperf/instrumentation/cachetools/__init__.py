@@ -96,7 +96,10 @@ class _InternalCallers:
         self._wrapt = vars(module) if module is not None else None
 
     def __call__(self) -> bool:
-        frame: FrameType | None = sys._getframe(2)  # 0: here, 1: the wrapper, 2: whoever called the method
+        try:
+            frame: FrameType | None = sys._getframe(2)  # 0: here, 1: the wrapper, 2: whoever called the method
+        except ValueError:  # no Python caller (a thread's target, an atexit callback): the user's own lookup
+            return False
         while frame is not None and frame.f_globals is self._wrapt:
             frame = frame.f_back
         if frame is None:

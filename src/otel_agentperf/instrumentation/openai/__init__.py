@@ -29,7 +29,8 @@ Nothing until the program imports ``openai`` (``instrument()`` does not import i
 their ``with_raw_response`` forms, whose responses pass through untouched), ``chat.completions.parse`` and
 ``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), and the clients' ``_sleep_for_retry``, which
 the SDK calls before each of its own retries. ``chat.completions.stream()`` and ``responses.stream()`` send their
-request through ``create(stream=True)`` and are traced with it.
+request through ``create(stream=True)`` and are traced with it; their helpers' ``close()`` (called on leaving the
+``with``) is wrapped too, to end the span as ``closed`` there.
 The openai SDK emits no spans of its own, so each call shows up once.
 
 Telemetry
@@ -54,6 +55,7 @@ from otel_agentperf.core.patching import AgentPerfInstrumentor
 from otel_agentperf.core.provider import STAINLESS_RETRY_SLEEPS
 from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.core.settings import read_bool
+from otel_agentperf.core.streams import helper_close_wrappers
 from otel_agentperf.instrumentation.openai.package import _instruments
 
 __all__ = ["OpenAIInstrumentor"]
@@ -99,6 +101,11 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
             for method in ("create", "parse") if module != "embeddings" else ("create",):
                 self._patch(f"{_RESOURCES}.{module}", f"{sync_class}.{method}", sync_wrapper)
                 self._patch(f"{_RESOURCES}.{module}", f"{async_class}.{method}", async_wrapper)
+        sync_close, async_close = helper_close_wrappers()
+        helpers = (("chat._completions", "ChatCompletionStream"), ("responses._responses", "ResponseStream"))
+        for module, helper in helpers:
+            self._patch(f"openai.lib.streaming.{module}", f"{helper}.close", sync_close)
+            self._patch(f"openai.lib.streaming.{module}", f"Async{helper}.close", async_close)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
         for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
             self._patch("openai._base_client", path, wrapper)

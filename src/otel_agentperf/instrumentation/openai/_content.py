@@ -75,21 +75,49 @@ def chat_output(choices: list[Any]) -> list[dict[str, Any]]:
 
 
 def accumulate_chat_chunk(invocation: LLMResult, choices: list[Any]) -> None:
-    """Add the text deltas of one chunk to the invocation's output messages."""
+    """Add the text and tool-call deltas of one chunk to the invocation's output messages."""
     if invocation.output_messages is None:
         invocation.output_messages = []
     messages = invocation.output_messages
     for choice in choices:
-        index = field(choice, "index")
-        index = index if type(index) is int and 0 <= index < 128 else 0
+        index = _small_index(field(choice, "index"), 0)
         while len(messages) <= index:
-            messages.append({"role": "assistant", "parts": [{"type": "text", "content": ""}], "finish_reason": None})
-        delta = as_str(field(field(choice, "delta"), "content"))
-        if delta is not None:
-            messages[index]["parts"][0]["content"] += delta
+            messages.append({"role": "assistant", "parts": [], "finish_reason": None})
+        parts = messages[index]["parts"]
+        delta = field(choice, "delta")
+        text = as_str(field(delta, "content"))
+        if text:
+            if not parts or parts[0]["type"] != "text":
+                parts.insert(0, {"type": "text", "content": ""})
+            parts[0]["content"] += text
+        tool_calls = field(delta, "tool_calls")
+        if tool_calls:
+            _accumulate_tool_calls(parts, tool_calls)
         reason = as_str(field(choice, "finish_reason"))
         if reason is not None:
             messages[index]["finish_reason"] = reason
+
+
+def _accumulate_tool_calls(parts: list[dict[str, Any]], deltas: object) -> None:
+    """Add tool-call deltas (``index``, then ``id``, ``function.name`` and pieces of ``function.arguments``)."""
+    calls = [part for part in parts if part["type"] == "tool_call"]
+    for delta in deltas if isinstance(deltas, list) else ():
+        index = _small_index(field(delta, "index"), max(len(calls) - 1, 0))
+        while len(calls) <= index:
+            calls.append({"type": "tool_call", "id": None, "name": None, "arguments": ""})
+            parts.append(calls[-1])
+        call = calls[index]
+        function = field(delta, "function")
+        for key, value in (("id", field(delta, "id")), ("name", field(function, "name"))):
+            if isinstance(value, str) and value:
+                call[key] = value
+        arguments = field(function, "arguments")
+        if isinstance(arguments, str):
+            call["arguments"] += arguments
+
+
+def _small_index(value: object, default: int) -> int:
+    return value if type(value) is int and 0 <= value < 128 else default
 
 
 def responses_input(input_value: object, instructions: object) -> dict[str, Any]:
