@@ -49,8 +49,8 @@ GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = _gen_ai.GEN_AI_RESPONSE_TIME_TO_FIR
 GEN_AI_USAGE_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_INPUT_TOKENS
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
-GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
-"""Draft name of the released ``gen_ai.usage.cache_creation.input_tokens``; the one newer SDKs emit."""
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+"""Input tokens written to the provider's prompt cache (the conventions' name; the metric keeps the draft's)."""
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = _gen_ai.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
 GEN_AI_TOKEN_TYPE: Final = _gen_ai.GEN_AI_TOKEN_TYPE
@@ -159,7 +159,7 @@ NODE_TYPE_TOOL: Final = "tool"
 NODE_TYPE_MODEL: Final = "model"
 NODE_TYPE_FUNCTION: Final = "function"
 AGENTPERF_RETRY_COUNT: Final = "agentperf.retry.count"
-"""Span attribute: how many times the client retried this operation (absent when it never did)."""
+"""Span attribute: retries made while this span was current, by any source (absent when there were none)."""
 AGENTPERF_RETRY_BACKOFF_TIME: Final = "agentperf.retry.backoff_time"
 """Span attribute: seconds this operation spent waiting between retries, apart from time spent in requests."""
 AGENTPERF_RETRY_ATTEMPT: Final = "agentperf.retry.attempt"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, MeterProvider, Observation, get_meter
 from opentelemetry.trace import Tracer, TracerProvider, get_tracer
 
@@ -176,33 +177,38 @@ class DeferredPoints:
     __slots__ = ("_batches", "_pending", "_dropped", "_lock")
 
     def __init__(self) -> None:
-        self._batches: deque[tuple[Histogram, array[float], dict[str, Any]]] = deque()
+        self._batches: deque[tuple[Histogram, array[float], dict[str, Any], Context | None]] = deque()
         self._pending = 0
         self._dropped = 0
         self._lock = threading.Lock()
 
-    def add(self, histogram: Histogram, values: array[float], attributes: dict[str, Any]) -> None:
-        """Queue ``values`` (owned by the queue from now on) for ``histogram``; drop them if the queue is full."""
+    def add(
+        self, histogram: Histogram, values: array[float], attributes: dict[str, Any], context: Context | None = None
+    ) -> None:
+        """Queue ``values`` (owned by the queue from now on) for ``histogram``; drop them if the queue is full.
+
+        ``context`` is the one they are recorded in (the span their exemplars link to).
+        """
         with self._lock:
             if self._pending + len(values) > MAX_DEFERRED_POINTS:
                 self._dropped += len(values)
                 return
             self._pending += len(values)
-        self._batches.append((histogram, values, attributes))
+        self._batches.append((histogram, values, attributes, context))
 
     def drain(self, options: CallbackOptions) -> Iterable[Observation]:
         """Record every queued point; observe the number of points dropped so far, once there are any."""
         batches = self._batches
         while batches:
             try:
-                histogram, values, attributes = batches.popleft()
+                histogram, values, attributes, context = batches.popleft()
             except IndexError:  # drained by another collection meanwhile
                 break
             with self._lock:
                 self._pending -= len(values)
             record = histogram.record
             for value in values:
-                record(value, attributes)
+                record(value, attributes, context)
         return (Observation(self._dropped),) if self._dropped else ()
 
 
@@ -215,10 +221,13 @@ class DeferredHistogram:
         self.histogram = histogram
         self._points = points
 
-    def record_batch(self, values: array[float], attributes: dict[str, Any]) -> None:
-        """Record every value of ``values`` with ``attributes`` by the next collection; ``values`` is kept as is."""
+    def record_batch(self, values: array[float], attributes: dict[str, Any], context: Context | None = None) -> None:
+        """Record every value of ``values`` with ``attributes`` (in ``context``) by the next collection.
+
+        ``values`` is kept as is.
+        """
         if values:
-            self._points.add(self.histogram, values, attributes)
+            self._points.add(self.histogram, values, attributes, context)
 
 
 _by_meter: weakref.WeakKeyDictionary[Meter, Instruments] = weakref.WeakKeyDictionary()

@@ -9,7 +9,9 @@ through three guarded phases (``core.llm_wrappers``):
 2. the user's call runs outside any telemetry ``try``; its exception is recorded and re-raised unchanged;
 3. :meth:`LLMInvocation.finish` reads the response (or wraps a stream), records metrics and ends the span.
 
-Metrics never depend on sampling; span attributes beyond the sampling ones are built only when the span records.
+Every metric point of a call is recorded in a context holding the call's span, so that an exemplar links to the LLM
+span it measures (also for points recorded after the span stopped being current, and outside any run). Metrics never
+depend on sampling; span attributes beyond the sampling ones are built only when the span records.
 
 A stream's chunk gaps (``gen_ai.client.operation.time_per_output_chunk``, one point per chunk after the first) are
 kept in a float array while the stream runs and handed over when it ends, with the final attributes (response
@@ -27,6 +29,7 @@ from timeit import default_timer
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 from otel_agentperf import environment_variables as env
@@ -234,8 +237,9 @@ class LLMInvocation(Operation, LLMResult):
             attributes, input_set, output_set = telemetry.metric_sets.get(self.metric_attributes, self.response_model)
         else:
             attributes, input_set, output_set = derive(self.metric_attributes, self.response_model, kind)
-        telemetry.duration.record(duration, attributes)
-        self._record_tokens(attributes, input_set, output_set)
+        context = self.metric_context()
+        telemetry.duration.record(duration, attributes, context)
+        self._record_tokens(attributes, input_set, output_set, context)
         if self.run is not None:
             record_llm_call(
                 self.run,
@@ -247,8 +251,8 @@ class LLMInvocation(Operation, LLMResult):
                 max(duration - self.backoff_time, 0.0),
             )
         if self.first_chunk_time is not None:
-            telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes)
-            self._record_gaps(attributes)
+            telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes, context)
+            self._record_gaps(attributes, context)
         if self.span.is_recording():
             if self.capture_content:
                 self._emit_content()
@@ -256,24 +260,26 @@ class LLMInvocation(Operation, LLMResult):
         else:
             self.span.end()
 
-    def _record_gaps(self, attributes: Attributes) -> None:
+    def _record_gaps(self, attributes: Attributes, context: Context | None = None) -> None:
         gaps = self.chunk_gaps
         histogram = self.telemetry.time_per_output_chunk
         if gaps and histogram is not None:
             self.chunk_gaps = None  # the queue owns the array now
-            histogram.record_batch(gaps, attributes)
+            histogram.record_batch(gaps, attributes, context or self.metric_context())
 
-    def _record_tokens(self, attributes: Attributes, input_set: Attributes, output_set: Attributes) -> None:
+    def _record_tokens(
+        self, attributes: Attributes, input_set: Attributes, output_set: Attributes, context: Context
+    ) -> None:
         telemetry = self.telemetry
         if self.input_tokens is not None:
-            telemetry.token_usage.record(self.input_tokens, input_set)
+            telemetry.token_usage.record(self.input_tokens, input_set, context)
         if self.output_tokens is not None:
-            telemetry.token_usage.record(self.output_tokens, output_set)
+            telemetry.token_usage.record(self.output_tokens, output_set, context)
         # A zero adds nothing to a counter: skipping it saves a metric point on every call without cache traffic.
         if self.cache_read_tokens:
-            telemetry.cache_read_tokens.add(self.cache_read_tokens, attributes)
+            telemetry.cache_read_tokens.add(self.cache_read_tokens, attributes, context)
         if self.cache_write_tokens:
-            telemetry.cache_write_tokens.add(self.cache_write_tokens, attributes)
+            telemetry.cache_write_tokens.add(self.cache_write_tokens, attributes, context)
 
     def _span_attributes(self, stream_end: str | None) -> Attributes:
         # Request attributes are read here, once, and only for recording spans: one set_attributes call per span.
@@ -291,7 +297,7 @@ class LLMInvocation(Operation, LLMResult):
         if self.cache_read_tokens is not None:
             attributes[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cache_read_tokens
         if self.cache_write_tokens is not None:
-            attributes[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = self.cache_write_tokens
+            attributes[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = self.cache_write_tokens
         if self.reasoning_tokens is not None:
             attributes[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_tokens
         if self.extra_attributes:

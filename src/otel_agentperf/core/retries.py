@@ -4,8 +4,10 @@ Every retry, whoever makes it, is counted in ``agentperf.retries`` and its wait 
 ``agentperf.retry.backoff.duration``, with ``agentperf.retry.source`` and ``error.type`` (plus the GenAI operation's
 provider, operation and model when it happens inside an instrumented LLM call). The current span gets an
 ``agentperf.retry`` event stamped when the wait began, with ``agentperf.retry.attempt`` (a per-call number, kept off
-the metrics so that a polling loop cannot grow their series), and an LLM call's span sums its retries and its backoff
-time apart from the time spent in requests.
+the metrics so that a polling loop cannot grow their series), and sums its retries in ``agentperf.retry.count`` and
+their waits in ``agentperf.retry.backoff_time``, whatever made them (SDK, tenacity, backoff): an LLM call's span
+counts the retries made inside it, any other span (a tool, a run, the caller's own) the retries made while it was
+current, so one tail-sampling policy on ``agentperf.retry.count`` sees every source.
 
 The openai and anthropic SDKs share one client design: their request loop calls
 ``_sleep_for_retry(*, retries_taken, max_retries, options, response)`` before each retry, from inside the ``except``
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import Span, get_current_span
+from opentelemetry.trace import Span, get_current_span, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from otel_agentperf.core.guard import ErrorReporter
 
 _LLM_KEYS = (semconv.GEN_AI_OPERATION_NAME, semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+
+_EMPTY_CONTEXT = otel_context.Context()
 
 RETRY_OWNER_KEY = otel_context.create_key("otel_agentperf.retry_owner")
 """Context key of the operation that retries made in this context belong to (an LLM call)."""
@@ -86,8 +90,9 @@ class RetryRecorder:
                 value = context_attributes.get(key)
                 if value is not None:
                     attributes[key] = value
-        self._count.add(1, attributes)
-        self._backoff.record(delay, attributes)
+        context = set_span_in_context(span, _EMPTY_CONTEXT)
+        self._count.add(1, attributes, context)
+        self._backoff.record(delay, attributes, context)
         record_retry(delay)
         if span.is_recording():
             event: dict[str, AttributeValue] = {
@@ -143,12 +148,7 @@ def record_library_retry(
     if in_sdk_retry_loop():  # the SDK's instrumentor records it
         return
     kind = semconv.RETRY_ERROR_RESULT if failure is None else error_type(failure)
-    owner = current_retry_owner()
-    if owner is not None:
-        owner.add_retry(delay)
-        span, context_attributes = owner.span, owner.metric_attributes
-    else:
-        span, context_attributes = get_current_span(), None
+    span, context_attributes = _retry_span(delay)
     recorder.record(
         source, attempt, kind, delay, span=span, started_ns=time_ns(), context_attributes=context_attributes
     )
@@ -173,12 +173,7 @@ def _record_sdk_retry(
         kind = semconv.ERROR_TYPE_OTHER
     retries_taken = kwargs.get("retries_taken")
     attempt = retries_taken + 1 if isinstance(retries_taken, int) else 0
-    owner = current_retry_owner()
-    if owner is not None:
-        owner.add_retry(delay)
-        span, context_attributes = owner.span, owner.metric_attributes
-    else:
-        span, context_attributes = get_current_span(otel_context.get_current()), None
+    span, context_attributes = _retry_span(delay)
     recorder.record(
         source,
         attempt,
@@ -308,12 +303,7 @@ def record_sdk_retry(
         kind = error_type(failure)
     else:
         kind = semconv.ERROR_TYPE_OTHER
-    owner = current_retry_owner()
-    if owner is not None:
-        owner.add_retry(delay)
-        span, context_attributes = owner.span, owner.metric_attributes
-    else:
-        span, context_attributes = get_current_span(), None
+    span, context_attributes = _retry_span(delay)
     recorder.record(
         source,
         attempt,
@@ -323,4 +313,32 @@ def record_sdk_retry(
         started_ns=started_ns,
         status_code=status_code,
         context_attributes=context_attributes,
+    )
+
+
+def _retry_span(delay: float) -> tuple[Span, Mapping[str, AttributeValue] | None]:
+    """The span a retry belongs to, with its LLM attributes; its retry count and backoff time now include it.
+
+    An LLM call current in this context sums its retries itself (set when its span ends); any other current span
+    gets the running sums as attributes now.
+    """
+    owner = current_retry_owner()
+    if owner is not None:
+        owner.add_retry(delay)
+        return owner.span, owner.metric_attributes
+    span = get_current_span()
+    if span.is_recording():
+        _add_to_span(span, delay)
+    return span, None
+
+
+def _add_to_span(span: Span, delay: float) -> None:
+    recorded = getattr(span, "attributes", None) or {}
+    count = recorded.get(semconv.AGENTPERF_RETRY_COUNT)
+    backoff = recorded.get(semconv.AGENTPERF_RETRY_BACKOFF_TIME)
+    span.set_attributes(
+        {
+            semconv.AGENTPERF_RETRY_COUNT: (count if isinstance(count, int) else 0) + 1,
+            semconv.AGENTPERF_RETRY_BACKOFF_TIME: (backoff if isinstance(backoff, float) else 0.0) + delay,
+        }
     )

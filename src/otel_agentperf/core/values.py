@@ -57,3 +57,11 @@ def output_type(response_format: object) -> str | None:
         return "json"
     format_type = field(response_format, "type")
     return _FORMAT_OUTPUT_TYPES.get(format_type) if type(format_type) is str else None
+
+
+def with_extra_body(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The request's parameters: ``kwargs`` with the entries of its ``extra_body`` over them, as the SDKs send them."""
+    extra = kwargs.get("extra_body")
+    if not extra or not isinstance(extra, Mapping):
+        return kwargs
+    return {**kwargs, **extra}

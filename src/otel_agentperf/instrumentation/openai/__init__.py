@@ -30,6 +30,7 @@ Configuration (keyword argument, environment variable, default)
 
 What is patched
 ---------------
+Nothing until the program imports ``openai`` (``instrument()`` does not import it); then:
 ``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources,
 ``chat.completions.parse`` and ``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), the clients'
 ``request`` (for the ``with_raw_response`` and ``with_streaming_response`` forms of those methods, which record the
@@ -73,6 +74,7 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
     """Instruments the openai SDK's chat completions, responses and embeddings, and its retries."""
 
     _dependencies = _instruments
+    _setup_when_imported = "openai"
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
         import openai  # noqa: PLC0415 - imported only once the dependency check passed
