@@ -30,7 +30,7 @@ def test_converse_usage_with_cache(bedrock_client: ClientFactory, instrumented, 
         usage["inputTokens"] + usage["cacheReadInputTokens"] + usage["cacheWriteInputTokens"]
     )
     assert attributes["gen_ai.usage.cache_read.input_tokens"] == usage["cacheReadInputTokens"] > 0
-    assert attributes["gen_ai.usage.cache_write.input_tokens"] == usage["cacheWriteInputTokens"] > 0
+    assert attributes["gen_ai.usage.cache_creation.input_tokens"] == usage["cacheWriteInputTokens"] > 0
     (written,) = points(metric_reader, "gen_ai.client.inference.usage.cache_write.input_tokens")
     assert written.value == usage["cacheWriteInputTokens"]
 
