@@ -165,25 +165,9 @@ def _record_sdk_retry(
     status_code = getattr(kwargs.get("response"), "status_code", None)
     if not isinstance(status_code, int):
         status_code = None
-    if status_code is not None:
-        kind = str(status_code)
-    elif failure is not None:
-        kind = error_type(failure)
-    else:
-        kind = semconv.ERROR_TYPE_OTHER
     retries_taken = kwargs.get("retries_taken")
     attempt = retries_taken + 1 if isinstance(retries_taken, int) else 0
-    span, context_attributes = _retry_span(delay)
-    recorder.record(
-        source,
-        attempt,
-        kind,
-        delay,
-        span=span,
-        started_ns=started_ns,
-        status_code=status_code,
-        context_attributes=context_attributes,
-    )
+    record_sdk_retry(recorder, source, attempt, failure, status_code, delay, started_ns)
 
 
 SDK_RETRY_LOOP_KEY = otel_context.create_key("otel_agentperf.sdk_retry_loop")
