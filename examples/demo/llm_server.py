@@ -10,6 +10,9 @@ The header ``x-fake-fault`` injects failures:
 - ``always:<status>``: every attempt gets ``<status>``;
 - ``malformed``: a 200 whose body is not JSON.
 
+The header ``x-fake-rate-limits: low`` adds the provider's rate-limit headers to a successful reply, with 8% of the
+token limit left: OpenAI's ``x-ratelimit-*`` on OpenAI routes, Anthropic's ``anthropic-ratelimit-*`` on ``/messages``.
+
 A chat request's ``max_completion_tokens`` sets the answer's exact length in words (one word, one stream chunk). A
 request for structured output (a ``json_schema`` response format) is answered with a JSON object that fits the schema.
 
@@ -56,6 +59,34 @@ def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: 
     if method != "POST":
         return _error(405, "method not allowed")
     route = path.split("?", 1)[0].rstrip("/")
+    reply = _route(route, request, chunk_delay)
+    if reply[0] == 200 and headers.get("x-fake-rate-limits") == "low":
+        reply[1].update(_anthropic_rate_limits() if route.endswith("/messages") else OPENAI_RATE_LIMITS)
+    return reply
+
+
+OPENAI_RATE_LIMITS = {
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "499",
+    "x-ratelimit-reset-requests": "120ms",
+    "x-ratelimit-limit-tokens": "30000",
+    "x-ratelimit-remaining-tokens": "2400",
+    "x-ratelimit-reset-tokens": "1m30s",
+}
+
+
+def _anthropic_rate_limits() -> Headers:
+    reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
+    headers = {"anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "49"}
+    for kind, limit in (("tokens", 30000), ("input-tokens", 20000), ("output-tokens", 10000)):
+        headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+        headers[f"anthropic-ratelimit-{kind}-remaining"] = str(limit * 8 // 100)
+    for kind in ("requests", "tokens", "input-tokens", "output-tokens"):
+        headers[f"anthropic-ratelimit-{kind}-reset"] = reset
+    return headers
+
+
+def _route(route: str, request: dict[str, Any], chunk_delay: float) -> Reply:
     if route.endswith("/chat/completions"):
         return _chat(request, chunk_delay)
     if route.endswith("/responses"):

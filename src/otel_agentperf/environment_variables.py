@@ -79,3 +79,14 @@ OTEL_AGENTPERF_STRICT: Final = "OTEL_AGENTPERF_STRICT"
 ``true`` re-raises errors inside the instrumentation instead of logging them. Meant for this package's own tests;
 never set it in production. Default ``false``. Keyword argument: ``strict``.
 """
+
+OTEL_AGENTPERF_PRICES: Final = "OTEL_AGENTPERF_PRICES"
+"""
+.. envvar:: OTEL_AGENTPERF_PRICES
+
+Path of a JSON price table in the format of the bundled ``otel_agentperf/prices.json``
+(``{"prices": [{"provider", "model", "input", "output", "cache_read", "cache_write"}]}``, USD per million tokens). Its
+rows add models to the bundled table or replace rows of it. Unlike other variables, a file that is missing or not a
+valid table raises ``ConfigurationError`` at setup: costs must not silently fall back to other prices.
+Keyword argument: ``prices``.
+"""

@@ -205,3 +205,44 @@ HW_TYPE: Final = _hw.HW_TYPE
 HW_GPU_UTILIZATION: Final = _hw_metrics.HW_GPU_UTILIZATION
 HW_GPU_MEMORY_USAGE: Final = _hw_metrics.HW_GPU_MEMORY_USAGE
 HW_GPU_MEMORY_LIMIT: Final = _hw_metrics.HW_GPU_MEMORY_LIMIT
+
+
+# --- cost (the GenAI conventions' cost proposal, semantic-conventions-genai #443) ------------------------------------
+GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
+"""Span attribute (double): what the call cost, computed from its token counts and an offline price table."""
+GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
+"""Span attribute: ISO 4217 code of ``gen_ai.usage.cost.amount``; always ``USD`` here."""
+GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
+"""Span attribute: ``local`` (computed by this package) or ``provider`` (reported in the response)."""
+COST_CURRENCY_USD: Final = "USD"
+COST_SOURCE_LOCAL: Final = "local"
+AGENTPERF_CLIENT_COST: Final = "agentperf.client.cost"
+"""Counter, USD: the cost of LLM calls by provider, request model and operation (the cost proposal names no metric
+yet). Calls of a model that is in no price table add nothing."""
+AGENTPERF_CLIENT_COST_CACHE_SAVINGS: Final = "agentperf.client.cost.cache_savings"
+"""Counter, USD: what the prompt-cache reads of LLM calls saved, ``cache_read_tokens x (input - cache_read price)``;
+the premium paid for cache writes is not subtracted."""
+UNIT_USD: Final = "{USD}"
+"""Currency as a UCUM annotation, so that Prometheus names stay ``agentperf_client_cost_total``."""
+
+# --- rate limits (read from the provider's response headers) -------------------------------------------------------
+RATE_LIMIT_KINDS: Final = ("requests", "tokens", "input_tokens", "output_tokens")
+"""What a provider limits: OpenAI reports ``requests`` and ``tokens``; Anthropic all four."""
+AGENTPERF_RATE_LIMIT_PREFIX: Final = "agentperf.rate_limit."
+"""Span attributes ``agentperf.rate_limit.<kind>.limit`` (int), ``.remaining`` (int) and ``.reset`` (seconds until
+the limit resets, float), for each kind of RATE_LIMIT_KINDS the response reported."""
+AGENTPERF_RATE_LIMIT_RETRY_AFTER: Final = "agentperf.rate_limit.retry_after"
+"""Span attribute: seconds the provider asked the client to wait (``retry-after-ms`` or ``retry-after``)."""
+AGENTPERF_RATE_LIMIT_KIND: Final = "agentperf.rate_limit.kind"
+"""Metric attribute: one of RATE_LIMIT_KINDS."""
+AGENTPERF_RATE_LIMIT_HEADROOM: Final = "agentperf.rate_limit.headroom"
+"""Gauge, ratio 0-1: ``remaining / limit`` of the last response, by provider, request model and kind. A ratio (not
+a count) so that one threshold fits every kind and tier; the last value stays until the process ends."""
+AGENTPERF_RATE_LIMIT_REJECTIONS: Final = "agentperf.rate_limit.rejections"
+"""Counter of HTTP 429 responses, by provider and request model (each attempt of a retried call counts)."""
+AGENTPERF_RATE_LIMIT_RETRY_AFTER_DURATION: Final = "agentperf.rate_limit.retry_after.duration"
+"""Histogram, seconds: the wait a 429 response asked for, by provider and request model."""
+RETRY_AFTER_BUCKETS: Final = (0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
+"""From the milliseconds of ``retry-after-ms`` to the minutes of a per-minute token limit."""
+UNIT_RATIO: Final = "1"
+UNIT_RESPONSES: Final = "{response}"

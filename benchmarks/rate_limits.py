@@ -1,0 +1,121 @@
+"""Cost of reading the rate-limit headers of one response, with and without them, against one header lookup.
+
+Headers are ``httpx2.Headers`` shaped like real responses (about 20 names; the OpenAI and Anthropic ones with their
+rate-limit headers, and the same responses stripped of them), and a plain dict. Variants, interleaved round by round:
+
+- ``baseline``: ``headers.get("content-type")``, one lookup any response handling already does;
+- ``absent-*``: ``read_rate_limits`` on a response without rate-limit headers (the fast path);
+- ``openai``, ``anthropic``, ``openai-dict``: ``read_rate_limits`` on a response with them, parsed.
+
+Figures are medians of per-round means in microseconds per call, and the ratio to ``baseline``. Targets: under 1 µs
+when absent, under 3 µs when present. ``--count VARIANT --calls N`` runs one variant N times untimed, for
+``valgrind --tool=callgrind`` (instructions per call = the difference of two counts over the difference of N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from collections.abc import Callable
+
+import httpx2
+
+from otel_agentperf.rate_limits import read_rate_limits
+
+COMMON = {
+    "date": "Wed, 02 Dec 2026 00:18:00 GMT",
+    "content-type": "application/json",
+    "transfer-encoding": "chunked",
+    "connection": "keep-alive",
+    "access-control-expose-headers": "X-Request-ID",
+    "x-request-id": "req_0123456789abcdef",
+    "strict-transport-security": "max-age=31536000; includeSubDomains; preload",
+    "cf-cache-status": "DYNAMIC",
+    "set-cookie": "__cf_bm=abc; path=/; HttpOnly; Secure",
+    "x-content-type-options": "nosniff",
+    "server": "cloudflare",
+    "cf-ray": "8f0000000000abcd-AMS",
+    "alt-svc": 'h3=":443"; ma=86400',
+    "content-encoding": "gzip",
+}
+OPENAI = {
+    **COMMON,
+    "openai-organization": "org-abc",
+    "openai-processing-ms": "412",
+    "openai-version": "2020-10-01",
+    "x-ratelimit-limit-requests": "10000",
+    "x-ratelimit-limit-tokens": "30000000",
+    "x-ratelimit-remaining-requests": "9999",
+    "x-ratelimit-remaining-tokens": "29999980",
+    "x-ratelimit-reset-requests": "6ms",
+    "x-ratelimit-reset-tokens": "0s",
+}
+ANTHROPIC = {
+    **COMMON,
+    "anthropic-organization-id": "0000-1111",
+    "request-id": "req_011CTabc",
+    "via": "1.1 google",
+    **{
+        f"anthropic-ratelimit-{kind}-{field}": value
+        for kind in ("requests", "tokens", "input-tokens", "output-tokens")
+        for field, value in (("limit", "4000"), ("remaining", "3999"), ("reset", "2026-12-02T00:18:01Z"))
+    },
+}
+
+
+def without_rate_limits(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if "ratelimit" not in name}
+
+
+def variants() -> dict[str, Callable[[], object]]:
+    openai_headers, anthropic_headers = httpx2.Headers(OPENAI), httpx2.Headers(ANTHROPIC)
+    openai_absent = httpx2.Headers(without_rate_limits(OPENAI))
+    anthropic_absent = httpx2.Headers(without_rate_limits(ANTHROPIC))
+    dict_absent, dict_openai = without_rate_limits(OPENAI), dict(OPENAI)
+    return {
+        "noop": lambda: None,
+        "baseline": lambda: openai_absent.get("content-type"),
+        "absent-openai": lambda: read_rate_limits(openai_absent),
+        "absent-anthropic": lambda: read_rate_limits(anthropic_absent),
+        "absent-dict": lambda: read_rate_limits(dict_absent),
+        "openai": lambda: read_rate_limits(openai_headers),
+        "anthropic": lambda: read_rate_limits(anthropic_headers),
+        "openai-dict": lambda: read_rate_limits(dict_openai),
+    }
+
+
+def per_call_us(function: Callable[[], object], calls: int) -> float:
+    gc.collect()
+    started = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--count", choices=sorted(variants()), help="run one variant --calls times, untimed")
+    options = parser.parse_args()
+    table = variants()
+    if options.count:
+        function = table[options.count]
+        for _ in range(options.calls):
+            function()
+        return
+    assert read_rate_limits(httpx2.Headers(OPENAI)) is not None and read_rate_limits(httpx2.Headers(ANTHROPIC))
+    samples: dict[str, list[float]] = {name: [] for name in table}
+    for _ in range(options.rounds):
+        for name, function in table.items():
+            samples[name].append(per_call_us(function, options.calls))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    print(f"{'variant':<18} {'µs/call':>8} {'x baseline':>10}")
+    for name, value in medians.items():
+        print(f"{name:<18} {value:8.3f} {value / medians['baseline']:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
