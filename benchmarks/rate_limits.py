@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import httpx2
 
-from otel_agentperf.rate_limits import read_rate_limits
+from otel_agentperf.core.rate_limits import read_rate_limits
 
 COMMON = {
     "date": "Wed, 02 Dec 2026 00:18:00 GMT",

@@ -13,9 +13,10 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_agentperf import semconv
+from otel_agentperf.core.instruments import instruments as instruments_of
+from otel_agentperf.core.pricing import CallCost, CostInstruments, bundled_prices, resolve_prices
 from otel_agentperf.environment_variables import OTEL_AGENTPERF_PRICES
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.pricing import CallCost, CostInstruments, bundled_prices, resolve_prices
 from tests.helpers import points
 
 PRICES_JSON = Path(__file__).resolve().parents[1] / "src" / "otel_agentperf" / "prices.json"
@@ -115,7 +116,7 @@ def test_unlisted_models_get_no_price(table, provider, model):
 
 def test_an_unknown_model_logs_one_info_line_saying_how_to_add_it(caplog):
     table = bundled_prices()
-    with caplog.at_level(logging.INFO, logger="otel_agentperf.pricing"):
+    with caplog.at_level(logging.INFO, logger="otel_agentperf.core.pricing"):
         for _ in range(3):
             table.cost("openai", "gpt-9-turbo", input_tokens=1, output_tokens=1)
         table.cost("openai", "gpt-4o", input_tokens=1, output_tokens=1)
@@ -207,7 +208,7 @@ def test_a_missing_file_is_a_configuration_error(tmp_path, monkeypatch):
 
 def test_cost_instruments_count_usd_and_cache_savings():
     reader = InMemoryMetricReader()
-    instruments = CostInstruments(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    instruments = CostInstruments(instruments_of(MeterProvider(metric_readers=[reader]).get_meter("test")))
     attributes = {
         "gen_ai.provider.name": "openai",
         "gen_ai.request.model": "gpt-4o-mini",

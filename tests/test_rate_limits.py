@@ -13,7 +13,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_agentperf import semconv
-from otel_agentperf.rate_limits import HEADER_NAMES, KindLimit, RateLimitInstruments, RateLimits, read_rate_limits
+from otel_agentperf.core.instruments import instruments as instruments_of
+from otel_agentperf.core.rate_limits import HEADER_NAMES, KindLimit, RateLimitInstruments, RateLimits, read_rate_limits
 from tests.helpers import fake_handler, points
 
 NOW = 1_780_000_000.0  # 2026-05-28T20:26:40Z
@@ -158,7 +159,7 @@ def test_headroom_is_remaining_over_limit_for_kinds_that_report_both():
 
 def instruments() -> tuple[RateLimitInstruments, InMemoryMetricReader]:
     reader = InMemoryMetricReader()
-    return RateLimitInstruments(MeterProvider(metric_readers=[reader]).get_meter("test")), reader
+    return RateLimitInstruments(instruments_of(MeterProvider(metric_readers=[reader]).get_meter("test"))), reader
 
 
 ATTRIBUTES = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini"}

@@ -24,7 +24,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, MeterProvider, Observation, get_meter
+from opentelemetry.metrics import (
+    CallbackOptions,
+    Counter,
+    Histogram,
+    Meter,
+    MeterProvider,
+    Observation,
+    _Gauge,
+    get_meter,
+)
 from opentelemetry.trace import Tracer, TracerProvider, get_tracer
 
 from otel_agentperf import semconv
@@ -38,7 +47,7 @@ class Spec:
     """How one synchronous instrument is made."""
 
     kind: str
-    """``histogram`` or ``counter``."""
+    """``histogram``, ``counter`` or ``gauge``."""
     unit: str
     description: str
     buckets: tuple[float, ...] | None = None
@@ -70,6 +79,21 @@ SPECS: dict[str, Spec] = {
     semconv.AGENTPERF_RETRY_BACKOFF_DURATION: _seconds("Time waited before each retry."),
     semconv.AGENTPERF_CACHE_REQUESTS: Spec("counter", semconv.UNIT_REQUESTS, "Cache lookups, by result."),
     semconv.AGENTPERF_CACHE_LOOKUP_DURATION: _seconds("Duration of cache lookups.", semconv.CACHE_LOOKUP_BUCKETS),
+    semconv.AGENTPERF_RATE_LIMIT_HEADROOM: Spec(
+        "gauge",
+        semconv.UNIT_RATIO,
+        "Share of the provider's rate limit left after the last response (remaining / limit).",
+    ),
+    semconv.AGENTPERF_RATE_LIMIT_REJECTIONS: Spec(
+        "counter", semconv.UNIT_RESPONSES, "Responses refused by the provider's rate limit (HTTP 429)."
+    ),
+    semconv.AGENTPERF_RATE_LIMIT_RETRY_AFTER_DURATION: _seconds(
+        "Seconds a rate-limited (HTTP 429) response asked the client to wait.", semconv.RETRY_AFTER_BUCKETS
+    ),
+    semconv.AGENTPERF_CLIENT_COST: Spec("counter", semconv.UNIT_USD, "Cost of LLM calls in USD."),
+    semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS: Spec(
+        "counter", semconv.UNIT_USD, "USD that prompt-cache reads saved against the input price."
+    ),
 }
 """Every synchronous instrument of the package."""
 
@@ -108,6 +132,10 @@ class Instruments:
 
     def counter(self, name: str) -> Counter:
         """The counter ``name`` of :data:`SPECS`."""
+        return self._get(name)  # type: ignore[no-any-return]
+
+    def gauge(self, name: str) -> _Gauge:
+        """The (synchronous) gauge ``name`` of :data:`SPECS`."""
         return self._get(name)  # type: ignore[no-any-return]
 
     def observe(self, kind: str, name: str, unit: str, description: str, reader: Reader) -> Observed:
@@ -154,6 +182,8 @@ class Instruments:
 def _create(meter: Meter, name: str, spec: Spec) -> Any:
     if spec.kind == "counter":
         return meter.create_counter(name, unit=spec.unit, description=spec.description)
+    if spec.kind == "gauge":
+        return meter.create_gauge(name, unit=spec.unit, description=spec.description)
     return meter.create_histogram(
         name, unit=spec.unit, description=spec.description, explicit_bucket_boundaries_advisory=spec.buckets
     )

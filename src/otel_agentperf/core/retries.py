@@ -29,12 +29,14 @@ from opentelemetry.util.types import AttributeValue
 from otel_agentperf import semconv
 from otel_agentperf.core.instruments import Instruments
 from otel_agentperf.core.lifecycle import error_type
-from otel_agentperf.core.tally import record_retry
+from otel_agentperf.core.tally import record_rate_limit_wait, record_retry
 
 if TYPE_CHECKING:
     from otel_agentperf.core.guard import ErrorReporter
 
 _LLM_KEYS = (semconv.GEN_AI_OPERATION_NAME, semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+
+_RATE_LIMITED = 429
 
 RETRY_OWNER_KEY = otel_context.create_key("otel_agentperf.retry_owner")
 """Context key of the operation that retries made in this context belong to (an LLM call)."""
@@ -48,6 +50,9 @@ class RetryOwner(Protocol):
 
     def add_retry(self, delay: float) -> None:
         """Count one retry and the seconds waited before it."""
+
+    def read_headers(self, headers: object | None, status_code: int | None = None) -> None:
+        """Read the rate-limit headers of a response that is retried (``status_code`` set)."""
 
 
 def current_retry_owner() -> RetryOwner | None:
@@ -140,6 +145,8 @@ def record_library_retry(
     The retry belongs to the LLM call current in this context if there is one, else to the current span.
     """
     kind = semconv.RETRY_ERROR_RESULT if failure is None else error_type(failure)
+    if getattr(failure, "status_code", None) == _RATE_LIMITED:
+        record_rate_limit_wait(delay)
     owner = current_retry_owner()
     if owner is not None:
         owner.add_retry(delay)
@@ -170,8 +177,12 @@ def _record_sdk_retry(
         kind = semconv.ERROR_TYPE_OTHER
     retries_taken = kwargs.get("retries_taken")
     attempt = retries_taken + 1 if isinstance(retries_taken, int) else 0
+    if status_code == _RATE_LIMITED:
+        record_rate_limit_wait(delay)
     owner = current_retry_owner()
     if owner is not None:
+        if status_code is not None:
+            owner.read_headers(getattr(kwargs.get("response"), "headers", None), status_code)
         owner.add_retry(delay)
         span, context_attributes = owner.span, owner.metric_attributes
     else:

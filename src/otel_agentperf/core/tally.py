@@ -32,6 +32,10 @@ class RunCounts:
     cache_misses: int = 0
     retries: int = 0
     errors: int = 0
+    cost: float = 0.0
+    """USD of the LLM calls that could be priced."""
+    rate_limit_wait: float = 0.0
+    """Seconds waited before retrying responses refused by a rate limit (HTTP 429)."""
 
     def add(self, other: RunCounts) -> None:
         """Add ``other``'s counters to this one's."""
@@ -83,8 +87,9 @@ def record_llm_call(
     cache_read_tokens: int | None,
     cache_write_tokens: int | None,
     failed: bool,
+    cost: float = 0.0,
 ) -> None:
-    """Count one LLM call in ``tally`` (the run that was current when the call started)."""
+    """Count one LLM call and its cost in USD in ``tally`` (the run that was current when the call started)."""
     if tally is None:
         return
     with tally.lock:
@@ -95,6 +100,15 @@ def record_llm_call(
         counts.cache_read_tokens += cache_read_tokens or 0
         counts.cache_write_tokens += cache_write_tokens or 0
         counts.errors += failed
+        counts.cost += cost
+
+
+def record_rate_limit_wait(seconds: float) -> None:
+    """Add the wait before retrying a rate-limited (HTTP 429) response to the current run."""
+    tally = _CURRENT.get()
+    if tally is not None:
+        with tally.lock:
+            tally.counts.rate_limit_wait += seconds
 
 
 def record_tool_call(failed: bool) -> None:

@@ -38,9 +38,9 @@ from typing import Any
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import llm_wrappers, stream_manager_wrappers
+from otel_agentperf.core.llm_wrappers import llm_wrappers, sdk_response_wrappers, stream_manager_wrappers
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.provider import STAINLESS_RESPONSE_HOOKS, STAINLESS_RETRY_SLEEPS
 from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.instrumentation.anthropic.package import _instruments
 
@@ -72,4 +72,7 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
         self._patch(_MESSAGES, "AsyncMessages.stream", async_stream)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "anthropic", reporter)
         for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
+            self._patch("anthropic._base_client", path, wrapper)
+        sync_response, async_response = sdk_response_wrappers(reporter)
+        for path, wrapper in zip(STAINLESS_RESPONSE_HOOKS, (sync_response, async_response), strict=True):
             self._patch("anthropic._base_client", path, wrapper)

@@ -49,9 +49,9 @@ from otel_agentperf import environment_variables as env
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import llm_wrappers
+from otel_agentperf.core.llm_wrappers import llm_wrappers, sdk_response_wrappers
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.provider import STAINLESS_RESPONSE_HOOKS, STAINLESS_RETRY_SLEEPS
 from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.core.settings import read_bool
 from otel_agentperf.core.streams import helper_close_wrappers
@@ -106,6 +106,9 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
             self._patch(f"openai.lib.streaming.{module}", f"Async{helper}.close", async_close)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
         for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
+            self._patch("openai._base_client", path, wrapper)
+        sync_response, async_response = sdk_response_wrappers(reporter)
+        for path, wrapper in zip(STAINLESS_RESPONSE_HOOKS, (sync_response, async_response), strict=True):
             self._patch("openai._base_client", path, wrapper)
 
 

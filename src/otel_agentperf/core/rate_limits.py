@@ -7,7 +7,8 @@ Only these headers are read, case-insensitively, and no other (never an authoriz
   are RFC 3339 times, turned into seconds from now.
 - ``retry-after-ms`` (milliseconds) or else ``retry-after`` (seconds or an HTTP date).
 
-:func:`read_rate_limits` answers ``None`` after one C-level scan of the header names when none of them is present.
+:func:`read_rate_limits` answers ``None`` after one C-level scan of the header names when none of them is present;
+when some are, it looks up the 20 known names directly (never a loop over all headers) and parses only those.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from opentelemetry.metrics import Meter
-
 from otel_agentperf import semconv
+from otel_agentperf.core.instruments import Instruments
 
 _second = itemgetter(1)
+_third = itemgetter(2)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -85,37 +86,61 @@ def read_rate_limits(headers: Mapping[str, str] | Any, now: float | None = None)
     if type(triples) is list and triples and len(triples[0]) == 3:
         if _RAW_NAMES.isdisjoint(map(_second, triples)):  # a C-level scan while the headers are absent
             return None
-        found = [
-            (spec, value.decode("latin-1").strip()) for _, key, value in triples if (spec := _RAW_HEADERS.get(key))
-        ]
-    else:
-        text = "\n".join(headers).lower()
-        if "atelimit-" not in text and "retry-after" not in text:
-            return None
-        found = [(spec, headers[key].strip()) for key in headers if (spec := _HEADERS.get(key.lower()))]
-    return _parse(found, time.time() if now is None else now)
+        values: dict[Any, Any] = dict(zip(map(_second, triples), map(_third, triples), strict=True))
+        return _parse(values.get, _RAW_LOOKUPS, now)
+    text = "\n".join(headers).lower()
+    if "atelimit-" not in text and "retry-after" not in text:
+        return None
+    values = {key.lower(): headers[key] for key in headers if key.lower() in _HEADERS}
+    return _parse(values.get, _LOOKUPS, now)
 
 
-_Spec = tuple[str, int, "Callable[[str, float], Any]"]
+class _Lookups(NamedTuple):
+    kinds: tuple[tuple[int, Any, Any, Any, Callable[[str, float], float | None]], ...]
+    retry_after_ms: Any
+    retry_after: Any
 
 
-def _parse(found: list[tuple[_Spec, str]], now: float) -> RateLimits | None:
-    fields: dict[str, list[Any]] = {}
-    for (kind, index, parse), value in found:
-        parsed = parse(value, now)
-        if parsed is not None:
-            if kind not in fields:
-                fields[kind] = [None, None, None]
-            fields[kind][index] = parsed
-    retry_after = fields.pop("retry-after-ms", fields.pop("retry-after", (None,)))[0]
-    if not fields:
+def _parse(get: Callable[[Any], Any], names: _Lookups, now: float | None) -> RateLimits | None:
+    """Look up each known name directly (a few dict lookups, never a loop over all headers); parse what is there."""
+    kinds: list[KindLimit | None] = [None, None, None, None]
+    found = False
+    for index, limit_name, remaining_name, reset_name, reset in names.kinds:
+        limit, remaining, reset_value = get(limit_name), get(remaining_name), get(reset_name)
+        if limit is None and remaining is None and reset_value is None:
+            continue
+        if reset_value is not None:
+            if now is None:
+                now = time.time()
+            reset_value = reset(_text(reset_value), now)
+        limits = KindLimit(_count(limit), _count(remaining), reset_value)
+        if limits != _NOTHING:
+            kinds[index], found = limits, True
+    retry_after = None
+    value = get(names.retry_after_ms)
+    if value is not None:
+        retry_after = _retry_after_ms(_text(value), 0.0)
+    if retry_after is None and (value := get(names.retry_after)) is not None:
+        retry_after = _retry_after(_text(value), time.time() if now is None else now)
+    if not found:
         return None if retry_after is None else RateLimits(retry_after=retry_after)
-    kinds = [KindLimit._make(fields[kind]) if kind in fields else None for kind in semconv.RATE_LIMIT_KINDS]
-    return RateLimits._make((*kinds, retry_after))
+    return RateLimits(kinds[0], kinds[1], kinds[2], kinds[3], retry_after)
 
 
-def _count(value: str, _now: float) -> int | None:
-    return int(value) if value.isdigit() else None
+_NOTHING = KindLimit(None, None, None)
+
+
+def _text(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value.strip()
+
+
+def _count(value: str | bytes | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isdigit() and value.isascii() else None
 
 
 @lru_cache(maxsize=256)
@@ -169,51 +194,44 @@ def _retry_after_ms(value: str, _now: float) -> float | None:
         return None
 
 
-def _header_table() -> dict[str, _Spec]:
-    table: dict[str, _Spec] = {}
-    for kind in ("requests", "tokens"):
-        table[f"x-ratelimit-limit-{kind}"] = (kind, 0, _count)
-        table[f"x-ratelimit-remaining-{kind}"] = (kind, 1, _count)
-        table[f"x-ratelimit-reset-{kind}"] = (kind, 2, _reset_in)
-    for kind in semconv.RATE_LIMIT_KINDS:
+def _lookups(encode: Callable[[str], Any]) -> _Lookups:
+    kinds = []
+    for index, kind in enumerate(semconv.RATE_LIMIT_KINDS):
+        if kind in ("requests", "tokens"):
+            names = (f"x-ratelimit-{field}-{kind}" for field in ("limit", "remaining", "reset"))
+            kinds.append((index, *map(encode, names), _reset_in))
         prefix = f"anthropic-ratelimit-{kind.replace('_', '-')}"
-        table[f"{prefix}-limit"] = (kind, 0, _count)
-        table[f"{prefix}-remaining"] = (kind, 1, _count)
-        table[f"{prefix}-reset"] = (kind, 2, _reset_at)
-    table["retry-after"] = ("retry-after", 0, _retry_after)
-    table["retry-after-ms"] = ("retry-after-ms", 0, _retry_after_ms)
-    return table
+        names = (f"{prefix}-{field}" for field in ("limit", "remaining", "reset"))
+        kinds.append((index, *map(encode, names), _reset_at))
+    return _Lookups(tuple(kinds), encode("retry-after-ms"), encode("retry-after"))
 
 
-_HEADERS = _header_table()
-_RAW_HEADERS = {name.encode("latin-1"): spec for name, spec in _HEADERS.items()}
-_RAW_NAMES = _RAW_HEADERS.keys()
-HEADER_NAMES = frozenset(_HEADERS)
+def _latin1(name: str) -> bytes:
+    return name.encode("latin-1")
+
+
+_LOOKUPS = _lookups(str)
+_RAW_LOOKUPS = _lookups(_latin1)
+HEADER_NAMES = frozenset(name for kind in _LOOKUPS.kinds for name in kind[1:4]) | {
+    _LOOKUPS.retry_after_ms,
+    _LOOKUPS.retry_after,
+}
 """Every header name this module reads (lower case)."""
+_HEADERS = HEADER_NAMES
+_RAW_NAMES = frozenset(map(_latin1, HEADER_NAMES))
 
 
 class RateLimitInstruments:
     """The rate-limit metrics: headroom gauge, 429 counter and the histogram of the waits 429s asked for."""
 
-    def __init__(self, meter: Meter) -> None:
-        self.headroom = meter.create_gauge(
-            semconv.AGENTPERF_RATE_LIMIT_HEADROOM,
-            unit=semconv.UNIT_RATIO,
-            description="Share of the provider's rate limit left after the last response (remaining / limit).",
-        )
-        self.rejections = meter.create_counter(
-            semconv.AGENTPERF_RATE_LIMIT_REJECTIONS,
-            unit=semconv.UNIT_RESPONSES,
-            description="Responses refused by the provider's rate limit (HTTP 429).",
-        )
-        self.retry_after = meter.create_histogram(
-            semconv.AGENTPERF_RATE_LIMIT_RETRY_AFTER_DURATION,
-            unit=semconv.UNIT_SECONDS,
-            description="Seconds a rate-limited (HTTP 429) response asked the client to wait.",
-            explicit_bucket_boundaries_advisory=semconv.RETRY_AFTER_BUCKETS,
-        )
+    __slots__ = ("headroom", "rejections", "retry_after")
 
-    def record(self, limits: RateLimits | None, attributes: Mapping[str, str], status_code: int | None = None) -> None:
+    def __init__(self, instruments: Instruments) -> None:
+        self.headroom = instruments.gauge(semconv.AGENTPERF_RATE_LIMIT_HEADROOM)
+        self.rejections = instruments.counter(semconv.AGENTPERF_RATE_LIMIT_REJECTIONS)
+        self.retry_after = instruments.histogram(semconv.AGENTPERF_RATE_LIMIT_RETRY_AFTER_DURATION)
+
+    def record(self, limits: RateLimits | None, attributes: Mapping[str, Any], status_code: int | None = None) -> None:
         """Record one response; ``attributes`` are low-cardinality (provider and request model)."""
         if limits is not None:
             for kind, ratio in limits.headroom().items():

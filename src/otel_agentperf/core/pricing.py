@@ -18,6 +18,7 @@ Spans that follow the GenAI conventions already count every prompt token in ``ge
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -30,9 +31,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.metrics import Meter
-
 from otel_agentperf import semconv
+from otel_agentperf.core.instruments import Instruments
 from otel_agentperf.environment_variables import OTEL_AGENTPERF_PRICES
 from otel_agentperf.exceptions import ConfigurationError
 
@@ -51,6 +51,8 @@ _PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
 _DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")
 _BEDROCK_ID = re.compile(r"^(?:[a-z]{2,6}(?:-[a-z]+)?\.)?(?P<id>[a-z0-9-]+\.[^:]+?)(?:-v\d+)?(?::\d+)?$")
 _MAX_REPORTED_UNKNOWN = 1000
+_MAX_REMEMBERED = 4096
+_UNSEEN = object()
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class PriceTable:
         self._prices = dict(prices)
         self._unknown: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._found: dict[tuple[str, str], Price | None] = {}
 
     def __len__(self) -> int:
         return len(self._prices)
@@ -106,6 +109,15 @@ class PriceTable:
 
     def price(self, provider: str, model: str) -> Price | None:
         """The price of ``model``: its own row if listed, else its family's (the name without a date suffix)."""
+        found = self._found.get((provider, model), _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[return-value]
+        found = self._look_up(provider, model)
+        if len(self._found) < _MAX_REMEMBERED:
+            self._found[(provider, model)] = found
+        return found
+
+    def _look_up(self, provider: str, model: str) -> Price | None:
         key = model_key(provider, model)
         found = self._prices.get((provider, key))
         if found is None:
@@ -163,8 +175,9 @@ class PriceTable:
         )
 
 
+@functools.cache
 def bundled_prices() -> PriceTable:
-    """The price table that ships with this package."""
+    """The price table that ships with this package (read once)."""
     text = resources.files("otel_agentperf").joinpath("prices.json").read_text(encoding="utf-8")
     return parse_prices(json.loads(text), "the bundled prices.json")
 
@@ -235,17 +248,13 @@ def _parse_price(row: Mapping[str, Any], name: str, where: str) -> float | None:
 class CostInstruments:
     """The cost counters: USD spent, and USD saved by prompt-cache reads."""
 
-    def __init__(self, meter: Meter) -> None:
-        self.cost = meter.create_counter(
-            semconv.AGENTPERF_CLIENT_COST, unit=semconv.UNIT_USD, description="Cost of LLM calls in USD."
-        )
-        self.cache_savings = meter.create_counter(
-            semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS,
-            unit=semconv.UNIT_USD,
-            description="USD that prompt-cache reads saved against the input price.",
-        )
+    __slots__ = ("cost", "cache_savings")
 
-    def record(self, cost: CallCost | None, attributes: Mapping[str, str]) -> None:
+    def __init__(self, instruments: Instruments) -> None:
+        self.cost = instruments.counter(semconv.AGENTPERF_CLIENT_COST)
+        self.cache_savings = instruments.counter(semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS)
+
+    def record(self, cost: CallCost | None, attributes: Mapping[str, Any]) -> None:
         """Add one call's cost; ``attributes`` are provider, request model and operation name."""
         if cost is None:
             return
