@@ -26,7 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "demo"
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Strict mode on (internal errors raise), and no content-capture setting leaks in from the shell."""
     monkeypatch.setenv("OTEL_AGENTPERF_STRICT", "true")
-    for name in ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE"):
+    for name in (
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        "OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE",
+        "OTEL_AGENTPERF_PRICES",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
