@@ -8,6 +8,9 @@ BACKENDS := .venv-backends
 BACKENDS_STAMP := $(BACKENDS)/.installed-stamp
 BACKENDS_REQUIREMENTS := tests/backend_tests/backends-requirements.txt
 LINTED := src tests examples benchmarks
+# `make demo` needs only the package, the openai SDK and the command line: an environment of its own, not the tests'.
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
 
 .PHONY: demo test lint typecheck unit benchmark reliability screenshot clean
 
@@ -22,8 +25,14 @@ $(BACKENDS_STAMP): $(BACKENDS_REQUIREMENTS)
 	$(BACKENDS)/bin/python -m pip install --quiet --disable-pip-version-check -r $(BACKENDS_REQUIREMENTS)
 	@touch $(BACKENDS_STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python examples/demo/run_demo.py
+$(DEMO_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[demo]'
+	@touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python examples/demo/run_demo.py
 
 test: lint typecheck unit
 
@@ -45,7 +54,7 @@ screenshot: $(STAMP) $(BACKENDS_STAMP)
 	$(BIN)/python -m tests.backend_tests.screenshot docs/agent-trace-phoenix.png
 
 clean:
-	rm -rf $(VENV) $(BACKENDS) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BACKENDS) $(DEMO_VENV) .mypy_cache .ruff_cache demo-run.jsonl
 
 # The long reliability profile: 10,000 fuzz examples per test (with counts), then the collector-fault figures.
 reliability: $(STAMP)

@@ -6,15 +6,21 @@ otel_agentperf's instrumentor (entry point ``agentperf_openai``) turns every LLM
     OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=... opentelemetry-instrument python agent.py
 
 The only telemetry code here is otel_agentperf's ``agent_run`` around the whole run (an ``invoke_agent`` span that
-ends with the run's performance summary) and its ``@tool`` on the tool function. ``run_demo.py`` starts a fake LLM
-service and runs this file for you.
+ends with the run's performance summary), its ``@tool`` on the tool functions, and a name for the search cache.
+``run_demo.py`` starts a fake LLM service and runs this file for you.
+
+``--runs N`` answers N questions in a row, as a service would: the search tool's cachetools cache then hits (every
+run searches the same index), and from the second run on the agent re-reads the release notes from a flaky source,
+which tenacity retries: app caches and a retry library show up next to the LLM calls.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 
+import cachetools
 from openai import AsyncOpenAI, OpenAI
 from openai.types.chat import (
     ChatCompletionFunctionToolParam,
@@ -22,13 +28,21 @@ from openai.types.chat import (
     ChatCompletionMessageFunctionToolCallParam,
     ChatCompletionMessageParam,
 )
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from otel_agentperf import agent_run, tool
+from otel_agentperf.instrumentation.cachetools import name_cache
 
 AGENT_NAME = "research-agent"
 CHAT_MODEL = "gpt-4o-mini"
 EMBEDDING_MODEL = "text-embedding-3-small"
 QUESTION = "What changed in the latest release of the OpenTelemetry GenAI semantic conventions?"
+QUESTIONS = (
+    QUESTION,
+    "Which attributes carry prompt-cache token counts?",
+    "How should an agent's tool calls be named in traces?",
+)
+SEARCH_CACHE = name_cache(cachetools.TTLCache(maxsize=256, ttl=600), "docs-search")
 
 # A long, stable system prompt: the part of every request that a provider's prompt cache can serve.
 SYSTEM_PROMPT = (
@@ -56,13 +70,34 @@ SEARCH_TOOL: ChatCompletionFunctionToolParam = {
 
 
 @tool
+@cachetools.cached(SEARCH_CACHE)
 def search_docs(query: str) -> str:
-    """The agent's tool: a plain Python function (a real agent would query an index or the web)."""
+    """The agent's tool: a plain Python function (a real agent would query an index or the web), cached."""
     passages = [
         f"[spec] GenAI conventions: spans are named '{{operation}} {{model}}'; results for {query!r}.",
         "[changelog] Added gen_ai.provider.name and prompt-cache token attributes.",
     ]
     return "\n".join(passages)
+
+
+class FlakySource:
+    """A release-notes source that drops the first connection of every read, as a busy server does."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    @retry(retry=retry_if_exception_type(ConnectionError), stop=stop_after_attempt(3), wait=wait_fixed(0.05))
+    def read(self) -> str:
+        self.attempts += 1
+        if self.attempts % 2:
+            raise ConnectionError("connection reset by the release-notes server")
+        return "[release notes] gen_ai.provider.name replaces gen_ai.system."
+
+
+@tool
+def fetch_release_notes() -> str:
+    """Re-read the release notes (tenacity retries the flaky source)."""
+    return FlakySource().read()
 
 
 def plan(client: OpenAI, messages: list[ChatCompletionMessageParam]) -> list[ChatCompletionMessageFunctionToolCall]:
@@ -134,7 +169,7 @@ async def critique(text: str) -> str:
     return response.choices[0].message.content or ""
 
 
-def run_agent(question: str) -> str:
+def run_agent(question: str, recheck: bool = False) -> str:
     """One agent invocation: every LLM call below becomes a child span of ``invoke_agent research-agent``."""
     with agent_run(AGENT_NAME) as run, OpenAI() as client:
         messages: list[ChatCompletionMessageParam] = [
@@ -145,6 +180,9 @@ def run_agent(question: str) -> str:
         print(f"  plan       -> {len(calls)} tool call(s): {', '.join(call.function.name for call in calls)}")
         run_tools(calls, messages)
         print(f"  tools      -> {len(calls)} result(s)")
+        if recheck:
+            messages.append({"role": "user", "content": fetch_release_notes()})
+            print("  recheck    -> release notes read again (after one tenacity retry)")
         notes = reason(client, messages)
         print(f"  reason     -> {len(notes.split())} words (after one rate-limit retry)")
         final = answer(client, messages)
@@ -165,9 +203,14 @@ def run_agent(question: str) -> str:
 
 
 def main() -> None:
-    print(f"{AGENT_NAME}: {QUESTION}")
-    final = run_agent(QUESTION)
-    print(f"{AGENT_NAME}: done ({len(final)} characters)")
+    parser = argparse.ArgumentParser(description="A research agent over an OpenAI-compatible service.")
+    parser.add_argument("--runs", type=int, default=1, help="how many questions to answer, one agent run each")
+    runs = parser.parse_args().runs
+    for number in range(runs):
+        question = QUESTIONS[number % len(QUESTIONS)]
+        print(f"{AGENT_NAME}: {question}")
+        final = run_agent(question, recheck=number > 0)
+        print(f"{AGENT_NAME}: done ({len(final)} characters)")
 
 
 if __name__ == "__main__":

@@ -192,20 +192,6 @@ AGENTPERF_PROCESS_MEMORY_PEAK: Final = "agentperf.process.memory.peak"
 """Gauge, bytes: the process's peak resident set size since it started (``getrusage`` ``ru_maxrss``)."""
 AGENTPERF_CPYTHON_GC_PAUSE_TIME: Final = "agentperf.cpython.gc.pause.time"
 """Counter, seconds: total time spent in garbage collections, measured through ``gc.callbacks``."""
-CPU_MODE: Final = _cpu.CPU_MODE
-PROCESS_CONTEXT_SWITCH_TYPE: Final = _process.PROCESS_CONTEXT_SWITCH_TYPE
-PROCESS_PAGING_FAULT_TYPE: Final = _process.PROCESS_PAGING_FAULT_TYPE
-CPYTHON_GC_GENERATION: Final = _cpython.CPYTHON_GC_GENERATION
-SYSTEM_MEMORY_STATE: Final = _system.SYSTEM_MEMORY_STATE
-SYSTEM_CPU_UTILIZATION: Final = _system_metrics.SYSTEM_CPU_UTILIZATION
-SYSTEM_MEMORY_USAGE: Final = _system_metrics.SYSTEM_MEMORY_USAGE
-SYSTEM_MEMORY_UTILIZATION: Final = _system_metrics.SYSTEM_MEMORY_UTILIZATION
-HW_ID: Final = _hw.HW_ID
-HW_TYPE: Final = _hw.HW_TYPE
-HW_GPU_UTILIZATION: Final = _hw_metrics.HW_GPU_UTILIZATION
-HW_GPU_MEMORY_USAGE: Final = _hw_metrics.HW_GPU_MEMORY_USAGE
-HW_GPU_MEMORY_LIMIT: Final = _hw_metrics.HW_GPU_MEMORY_LIMIT
-
 
 # --- cost (the GenAI conventions' cost proposal, semantic-conventions-genai #443) ------------------------------------
 GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
@@ -246,3 +232,17 @@ RETRY_AFTER_BUCKETS: Final = (0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120
 """From the milliseconds of ``retry-after-ms`` to the minutes of a per-minute token limit."""
 UNIT_RATIO: Final = "1"
 UNIT_RESPONSES: Final = "{response}"
+
+CPU_MODE: Final = _cpu.CPU_MODE
+PROCESS_CONTEXT_SWITCH_TYPE: Final = _process.PROCESS_CONTEXT_SWITCH_TYPE
+PROCESS_PAGING_FAULT_TYPE: Final = _process.PROCESS_PAGING_FAULT_TYPE
+CPYTHON_GC_GENERATION: Final = _cpython.CPYTHON_GC_GENERATION
+SYSTEM_MEMORY_STATE: Final = _system.SYSTEM_MEMORY_STATE
+SYSTEM_CPU_UTILIZATION: Final = _system_metrics.SYSTEM_CPU_UTILIZATION
+SYSTEM_MEMORY_USAGE: Final = _system_metrics.SYSTEM_MEMORY_USAGE
+SYSTEM_MEMORY_UTILIZATION: Final = _system_metrics.SYSTEM_MEMORY_UTILIZATION
+HW_ID: Final = _hw.HW_ID
+HW_TYPE: Final = _hw.HW_TYPE
+HW_GPU_UTILIZATION: Final = _hw_metrics.HW_GPU_UTILIZATION
+HW_GPU_MEMORY_USAGE: Final = _hw_metrics.HW_GPU_MEMORY_USAGE
+HW_GPU_MEMORY_LIMIT: Final = _hw_metrics.HW_GPU_MEMORY_LIMIT

@@ -1,0 +1,7 @@
+"""``python -m otel_agentperf.cli``: the same as the ``agentperf`` command."""
+
+import sys
+
+from otel_agentperf.cli import main
+
+sys.exit(main())

@@ -1,0 +1,75 @@
+"""``agentperf report``: its formats, and bad input (exit status 2 with a clear message)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.cli_tests.builder import Trace, llm, simple_runs, write
+from tests.cli_tests.helpers import agentperf
+
+
+def test_a_missing_file_is_bad_input(tmp_path: Path) -> None:
+    done = agentperf("report", str(tmp_path / "nope.jsonl"))
+    assert done.returncode == 2
+    assert "nope.jsonl: cannot open: No such file or directory" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_file_that_is_not_otlp_json_is_bad_input(tmp_path: Path) -> None:
+    for name, text in (("text.jsonl", "hello\nworld\n"), ("other.json", '{"a": 1}\n'), ("empty.jsonl", "")):
+        path = tmp_path / name
+        path.write_text(text)
+        done = agentperf("report", str(path))
+        assert done.returncode == 2, name
+        assert "not OTLP JSON" in done.stderr or "no OTLP data" in done.stderr, done.stderr
+
+
+def test_a_truncated_last_line_is_reported_and_the_rest_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "cut.jsonl", simple_runs([1.0, 2.0, 3.0]))
+    text = path.read_text()
+    path.write_text(text + text.splitlines()[0][:100])  # a writer killed in the middle of a line
+    done = agentperf("report", str(path), "--format", "json")
+    assert done.returncode == 0
+    assert "the last line (line 4) is cut short; the rest was read" in done.stderr
+    report = json.loads(done.stdout)
+    assert report["agents"][0]["runs"] == 3
+    assert report["warnings"] == [f"{path}: the last line (line 4) is cut short; the rest was read"]
+
+
+def test_a_file_without_agent_runs_still_reports_its_llm_calls(tmp_path: Path) -> None:
+    trace = Trace()
+    llm(trace, None, 0.0, 0.5, model="claude-sonnet-4-6", **{"gen_ai.usage.input_tokens": 40})
+    path = write(tmp_path / "calls.jsonl", [trace])
+    done = agentperf("report", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "No agent runs in this file" in done.stdout
+    assert "claude-sonnet-4-6" in done.stdout and "500 ms" in done.stdout
+
+
+def test_markdown_json_and_html_formats(tmp_path: Path) -> None:
+    path = write(tmp_path / "runs.jsonl", simple_runs([1.0, 1.2, 1.4], **{"gen_ai.usage.cost.amount": 0.0125}))
+    markdown = agentperf("report", str(path), "--format", "markdown").stdout
+    assert "| agent | runs | errors | p50 | p95 | p99 | LLM calls | tokens | cost |" in markdown
+    assert "| agent | 3 | 0 | 1.20 s | 1.38 s | 1.40 s | 2.0 | 240 | $0.0250 |" in markdown
+
+    report = json.loads(agentperf("report", str(path), "--format", "json").stdout)
+    assert report["models"][0]["cost_usd"] == pytest.approx(0.0125 * 6)
+    assert report["agents"][0]["cost_per_run"] == pytest.approx(0.025)
+
+    page = tmp_path / "report.html"
+    assert agentperf("report", str(path), "--format", "html", "-o", str(page)).returncode == 0
+    html = page.read_text()
+    assert html.count("<svg") == 2  # latency distribution and time split per run
+    assert "<script" not in html and re.search(r'(src|href)="https?:', html) is None  # nothing to load: opens offline
+
+
+def test_several_files_are_read_as_one_recording(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.jsonl", simple_runs([1.0]))
+    second = write(tmp_path / "b.jsonl", simple_runs([2.0, 3.0]))
+    report = json.loads(agentperf("report", str(first), str(second), "--format", "json").stdout)
+    assert report["agents"][0]["runs"] == 3
+    assert report["agents"][0]["duration"]["p50"] == 2.0
