@@ -8,7 +8,8 @@ Only these headers are read, case-insensitively, and no other (never an authoriz
 - ``retry-after-ms`` (milliseconds) or else ``retry-after`` (seconds or an HTTP date).
 
 :func:`read_rate_limits` answers ``None`` after one C-level scan of the header names when none of them is present;
-when some are, it looks up the 20 known names directly (never a loop over all headers) and parses only those.
+when some are, it keeps only those names (one pass, no decoding), looks up each known name directly and parses only
+what is there, with reset values remembered by their raw text.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from otel_agentperf import semconv
 from otel_agentperf.core.instruments import Instruments
@@ -86,7 +87,8 @@ def read_rate_limits(headers: Mapping[str, str] | Any, now: float | None = None)
     if type(triples) is list and triples and len(triples[0]) == 3:
         if _RAW_NAMES.isdisjoint(map(_second, triples)):  # a C-level scan while the headers are absent
             return None
-        values: dict[Any, Any] = dict(zip(map(_second, triples), map(_third, triples), strict=True))
+        names = _RAW_NAMES
+        values: dict[Any, Any] = {key: value for _, key, value in triples if key in names}
         return _parse(values.get, _RAW_LOOKUPS, now)
     text = "\n".join(headers).lower()
     if "atelimit-" not in text and "retry-after" not in text:
@@ -96,7 +98,7 @@ def read_rate_limits(headers: Mapping[str, str] | Any, now: float | None = None)
 
 
 class _Lookups(NamedTuple):
-    kinds: tuple[tuple[int, Any, Any, Any, Callable[[str, float], float | None]], ...]
+    kinds: tuple[tuple[int, Any, Any, Any, Callable[[Any, float], float | None]], ...]
     retry_after_ms: Any
     retry_after: Any
 
@@ -112,8 +114,8 @@ def _parse(get: Callable[[Any], Any], names: _Lookups, now: float | None) -> Rat
         if reset_value is not None:
             if now is None:
                 now = time.time()
-            reset_value = reset(_text(reset_value), now)
-        limits = KindLimit(_count(limit), _count(remaining), reset_value)
+            reset_value = reset(reset_value, now)
+        limits = _make_kind((_count(limit), _count(remaining), reset_value))
         if limits != _NOTHING:
             kinds[index], found = limits, True
     retry_after = None
@@ -128,6 +130,18 @@ def _parse(get: Callable[[Any], Any], names: _Lookups, now: float | None) -> Rat
 
 
 _NOTHING = KindLimit(None, None, None)
+_make_kind = KindLimit._make  # tuple.__new__: no Python-level __new__ frame
+_MISSING: Any = object()
+_RESET_DURATIONS: dict[str | bytes, float | None] = {}
+_RESET_TIMES: dict[str | bytes, float | None] = {}
+_MAX_REMEMBERED = 256
+
+
+def _remember(cache: dict[str | bytes, float | None], value: str | bytes, parsed: float | None) -> None:
+    """Keep a parsed reset value by its raw text (a plain dict look-up next time); start over when full."""
+    if len(cache) >= _MAX_REMEMBERED:
+        cache.clear()
+    cache[value] = parsed
 
 
 def _text(value: str | bytes) -> str:
@@ -156,8 +170,13 @@ def _duration(value: str) -> float | None:
     return sum(float(number) * _SECONDS[unit] for number, unit in parts)
 
 
-def _reset_in(value: str, now: float) -> float | None:
-    return _duration(value)
+def _reset_in(value: str | bytes, now: float) -> float | None:
+    found = _RESET_DURATIONS.get(value, _MISSING)  # one get: another thread may clear the cache meanwhile
+    if found is not _MISSING:
+        return cast("float | None", found)
+    seconds = _duration(_text(value))
+    _remember(_RESET_DURATIONS, value, seconds)
+    return seconds
 
 
 @lru_cache(maxsize=64)
@@ -171,8 +190,11 @@ def _timestamp(value: str) -> float | None:
     return moment.timestamp()
 
 
-def _reset_at(value: str, now: float) -> float | None:
-    moment = _timestamp(value)
+def _reset_at(value: str | bytes, now: float) -> float | None:
+    moment = cast("float | None", _RESET_TIMES.get(value, _MISSING))
+    if moment is _MISSING:
+        moment = _timestamp(_text(value))
+        _remember(_RESET_TIMES, value, moment)
     return None if moment is None else max(moment - now, 0.0)
 
 
