@@ -8,8 +8,8 @@ Only these headers are read, case-insensitively, and no other (never an authoriz
 - ``retry-after-ms`` (milliseconds) or else ``retry-after`` (seconds or an HTTP date).
 
 :func:`read_rate_limits` answers ``None`` after one C-level scan of the header names when none of them is present;
-when some are, it keeps only those names (a C-level set intersection, no decoding), looks up each known name directly
-and parses only what is there, with reset values remembered by their raw text.
+when some are, it keeps only those names (one pass, no decoding), looks up each known name directly and parses only
+what is there, with reset values remembered by their raw text.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def read_rate_limits(headers: Mapping[str, str] | Any, now: float | None = None)
     if type(triples) is list and triples and len(triples[0]) == 3:
         if _RAW_NAMES.isdisjoint(map(_second, triples)):  # a C-level scan while the headers are absent
             return None
-        names = list(map(_second, triples))  # C-level; then only the few rate-limit names cost Python steps
-        values: dict[Any, Any] = {name: triples[names.index(name)][2] for name in _RAW_NAMES.intersection(names)}
+        names = _RAW_NAMES
+        values: dict[Any, Any] = {key: value for _, key, value in triples if key in names}
         return _parse(values.get, _RAW_LOOKUPS, now)
     text = "\n".join(headers).lower()
     if "atelimit-" not in text and "retry-after" not in text:
