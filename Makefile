@@ -12,7 +12,18 @@ LINTED := src tests examples benchmarks
 DEMO_VENV := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit benchmark reliability screenshot clean
+# The real OpenTelemetry Collector (collector-build/manifest.yaml) and Jaeger v2, built from source with Go into a
+# cache outside the work tree (see collector-build/build.sh); a second run reuses them.
+ENGINES_SCRIPT := collector-build/build.sh
+# Older supported SDK majors (newest release of each): the LLM suites run against each in an environment of its own,
+# which holds only that SDK and reads everything else from $(VENV) (a .pth file adds its site-packages after its own).
+SDK_MAJORS := openai-2 anthropic-1 anthropic-0
+SDK_SPEC_openai-2 := openai>=2,<3
+SDK_SPEC_anthropic-1 := anthropic>=1,<2
+SDK_SPEC_anthropic-0 := anthropic>=0.120,<1
+LLM_TESTS := tests/test_llm_conformance.py tests/test_langchain_models.py tests/test_supported_versions.py
+
+.PHONY: demo test lint typecheck unit engines sdk-majors benchmark reliability screenshot screenshot-jaeger gateway-sizing clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed")'
@@ -34,7 +45,7 @@ $(DEMO_STAMP): pyproject.toml
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/python examples/demo/run_demo.py
 
-test: lint typecheck unit
+test: lint typecheck unit sdk-majors
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
@@ -43,8 +54,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(BACKENDS_STAMP)
-	$(BIN)/pytest
+unit: $(STAMP) $(BACKENDS_STAMP) engines
+	AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/pytest
+
+engines:
+	bash $(ENGINES_SCRIPT)
+
+sdk-majors: $(foreach major,$(SDK_MAJORS),.venv-sdk/$(major)/.installed-stamp)
+	@for major in $(SDK_MAJORS); do \
+		.venv-sdk/$$major/bin/python -c "from importlib.metadata import version as v; \
+			print('LLM tests with openai', v('openai'), 'and anthropic', v('anthropic'))"; \
+		.venv-sdk/$$major/bin/python -m pytest -q tests/$${major%-*}_tests $(LLM_TESTS) || exit 1; \
+	done
+
+.venv-sdk/%/.installed-stamp: $(STAMP)
+	rm -rf .venv-sdk/$*
+	$(PYTHON) -m venv .venv-sdk/$*
+	echo "import site; site.addsitedir('$(abspath $(VENV))/$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib", vars={"base": ""}).lstrip("/"))')')" \
+		> "$$(.venv-sdk/$*/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/zz_test_env.pth"
+	.venv-sdk/$*/bin/python -m pip install --quiet --disable-pip-version-check '$(SDK_SPEC_$*)'
+	@touch $@
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
@@ -53,8 +82,17 @@ benchmark: $(STAMP)
 screenshot: $(STAMP) $(BACKENDS_STAMP)
 	$(BIN)/python -m tests.backend_tests.screenshot docs/agent-trace-phoenix.png
 
+# Regenerate docs/agent-trace-jaeger.png: the demo's trace in Jaeger's UI (agent collector, local collector, Jaeger).
+# Jaeger's Go module has no UI: JAEGER_UI names a built jaeger-ui (v1.74.0, packages/jaeger-ui/build); needs chromium.
+screenshot-jaeger: $(STAMP) engines
+	JAEGER_UI="$(JAEGER_UI)" AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/python -m tests.backend_tests.screenshot_jaeger docs/agent-trace-jaeger.png
+
+# Measure one gateway replica with tail sampling on (bounded load on loopback); figures for collector-config/README.md.
+gateway-sizing: $(STAMP) engines
+	AGENTPERF_ENGINES="$$(bash $(ENGINES_SCRIPT) --dir)" $(BIN)/python -m tests.backend_tests.gateway_sizing
+
 clean:
-	rm -rf $(VENV) $(BACKENDS) $(DEMO_VENV) .mypy_cache .ruff_cache demo-run.jsonl
+	rm -rf $(VENV) $(BACKENDS) $(DEMO_VENV) .venv-sdk .mypy_cache .ruff_cache demo-run.jsonl
 
 # The long reliability profile: 10,000 fuzz examples per test (with counts), then the collector-fault figures.
 reliability: $(STAMP)

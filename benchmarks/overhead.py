@@ -22,11 +22,12 @@ too, as ``official``, with the same providers. Install it in a separate environm
 the differences measured). One process runs every variant under ``valgrind --tool=callgrind`` with
 ``PYTHONHASHSEED=0``, each as two segments of 5 and 20 calls (or 3 streams of 12 and of 62 chunks) between marks
 at which callgrind dumps its counters; the difference between the two segments over the difference in calls (or
-chunks) is the cost of one call (one chunk), free of set-up, warm-up and loop costs. ``--callgrind-python`` also runs
-the variants with another interpreter (an environment holding the official instrumentation). Needs ``valgrind``
-(``apt-get install -y valgrind``); takes a few minutes. ``bare-rate-limits`` and ``ours-rate-limits`` are plain calls
-whose responses carry OpenAI's six rate-limit headers, bare and instrumented: their difference, against that of
-``ours`` and ``bare`` (no such headers), is what reading the headers adds to a call.
+chunks) is the cost of one call (one chunk), free of set-up, warm-up and loop costs. The raw-response form
+(``with_raw_response.create()`` then ``parse()``, as LangChain calls it) is counted for ``bare`` and ``ours`` too.
+``--callgrind-python`` also runs the variants with another interpreter (an environment holding the official
+instrumentation). Needs ``valgrind`` (``apt-get install -y valgrind``); takes a few minutes. ``bare-rate-limits`` and
+``ours-rate-limits`` are plain calls whose responses carry OpenAI's six rate-limit headers, bare and instrumented:
+their difference, against that of ``ours`` and ``bare`` (no such headers), is what reading the headers adds to a call.
 
 Figures are medians of per-batch means (a garbage collection runs before each batch, so that no variant pays for
 another's garbage), in microseconds of wall time per call. The per-chunk cost of streams is the
@@ -153,6 +154,14 @@ class Bench:
     def limited_call(self) -> None:
         """A plain call whose response carries OpenAI's six rate-limit headers."""
         self.limited_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+
+    def raw_call(self) -> None:
+        """The raw-response form, as LangChain calls it: ``with_raw_response.create()``, then ``parse()``."""
+        raw = self.client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini",
+            messages=MESSAGES,  # type: ignore[arg-type]
+        )
+        raw.parse()
 
     async def async_call(self) -> None:
         await self.async_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
@@ -377,7 +386,7 @@ def run_segments() -> None:
     def segments(variant: str, kind: str, counts: tuple[int, ...], make: Callable[[int], Callable[[], None]]) -> None:
         for count in counts:
             call = make(count)
-            repeat = count if kind == "call" else STREAMS
+            repeat = count if kind != "stream" else STREAMS
             for _ in range(WARM_UP):  # first-call caches, attribute sets, lazy imports
                 call()
             gc.collect()
@@ -404,6 +413,8 @@ def run_segments() -> None:
         if instrumentor is not None:
             instrumentor[0].instrument(**providers, **instrumentor[1])
         segments(variant, "call", CALL_COUNTS, lambda _, v=variant: plain.get(v, bench.sync_call))
+        if variant in ("bare", "ours"):
+            segments(variant, "raw", CALL_COUNTS, lambda _: bench.raw_call)
         if variant in CHUNK_VARIANTS:
             if variant == "sdk-work":
                 segments(variant, "stream", STREAM_CHUNKS, lambda n: lambda: bench.stream_sdk_work(n))
@@ -463,11 +474,11 @@ def _segment_counts(python: str, variants: str) -> dict[str, int]:
 
 
 def _per_unit(counts: dict[str, int], variant: str, kind: str) -> float | None:
-    low, high = CALL_COUNTS if kind == "call" else STREAM_CHUNKS
+    low, high = CALL_COUNTS if kind != "stream" else STREAM_CHUNKS
     first, second = counts.get(f"{variant}/{kind}/{low}"), counts.get(f"{variant}/{kind}/{high}")
     if first is None or second is None:
         return None
-    return (second - first) / ((high - low) if kind == "call" else (high - low) * STREAMS)
+    return (second - first) / ((high - low) if kind != "stream" else (high - low) * STREAMS)
 
 
 def callgrind(python: str, official_python: str | None, variants: str) -> dict[str, Any]:
@@ -498,6 +509,11 @@ def callgrind(python: str, official_python: str | None, variants: str) -> dict[s
                 summary[key][variant] = value - bare if variant not in ("bare", "bare-rate-limits") else value
                 cells += f" {value:12,.0f} {value - bare:+{width},.0f}"
             print(f"{variant:14}{cells}")
+        bare_raw, ours_raw = _per_unit(counts, "bare", "raw"), _per_unit(counts, "ours", "raw")
+        if bare_raw is not None and ours_raw is not None:
+            summary["raw_per_call"] = {"bare": bare_raw, "ours": ours_raw - bare_raw}
+            added = ours_raw - bare_raw
+            print(f"with_raw_response + parse(): bare {bare_raw:,.0f}, ours {ours_raw:,.0f} ({added:+,.0f})")
     return summary
 
 

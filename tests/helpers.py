@@ -1,14 +1,15 @@
-"""Readers for what the in-memory exporter and reader hold, and the fake LLM service as an httpx2 transport."""
+"""Readers for what the in-memory exporter and reader hold, and the fake LLM service as an httpx/httpx2 transport."""
 
 from __future__ import annotations
 
+import importlib
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -35,20 +36,31 @@ def one_span(exporter: InMemorySpanExporter) -> ReadableSpan:
     return spans[0]
 
 
+def sdk_http(sdk: str) -> Any:
+    """The HTTP library the installed major of an SDK is built on: httpx2 (openai >= 3, anthropic >= 1) or httpx."""
+    base = importlib.import_module(f"{sdk}._base_client")
+    return getattr(base, "httpx2", None) or base.httpx
+
+
+OPENAI_HTTP = sdk_http("openai")
+ANTHROPIC_HTTP = sdk_http("anthropic")
+
+
 def fake_handler(
-    on_request: Callable[[httpx2.Request], httpx2.Response | None] | None = None,
-) -> Callable[[httpx2.Request], httpx2.Response]:
+    on_request: Callable[[Any], Any] | None = None,
+) -> Callable[[Any], Any]:
     """A MockTransport handler serving the fake LLM service; ``on_request`` may answer first."""
     from llm_server import respond  # examples/demo, on the path in tests (conftest) and in backends.run_demo_agent
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(request: Any) -> Any:
         if on_request is not None:
             early = on_request(request)
             if early is not None:
                 return early
         status, headers, body = respond(request.method, request.url.path, dict(request.headers), request.content)
         content = body if isinstance(body, bytes) else b"".join(body)
-        return httpx2.Response(status, headers=headers, content=content)
+        http = sys.modules[type(request).__module__.partition(".")[0]]  # httpx or httpx2, as the client uses
+        return http.Response(status, headers=headers, content=content)
 
     return handler
 

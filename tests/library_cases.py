@@ -11,15 +11,23 @@ from typing import Any
 import backoff
 import cachetools
 import diskcache
+import httpx2
 import langchain_core.tools.base as langchain_tool_base
+import langgraph.pregel._runner as langgraph_runner
+import openai
 import pytest
 import redis
 import redis.asyncio.client
 import tenacity
+from agents import Agent, OpenAIChatCompletionsModel, Runner
+from agents.run import AgentRunner
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as langchain_tool
+from langgraph.graph import START, StateGraph
+from langgraph.pregel import Pregel
 from mcp import Client, ClientSession
 from mcp.server import MCPServer
+from typing_extensions import TypedDict
 
 from otel_agentperf.core.caches import CacheRecorder
 from otel_agentperf.core.retries import RetryRecorder
@@ -30,11 +38,14 @@ from otel_agentperf.instrumentation.diskcache import DiskcacheInstrumentor
 from otel_agentperf.instrumentation.functools_cache import instrument_cache
 from otel_agentperf.instrumentation.langchain import LangChainToolsInstrumentor
 from otel_agentperf.instrumentation.mcp import MCPInstrumentor
+from otel_agentperf.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 from otel_agentperf.instrumentation.redis import RedisCacheInstrumentor
 from otel_agentperf.instrumentation.resource_usage import ResourceUsageInstrumentor
 from otel_agentperf.instrumentation.resource_usage._sampler import ProcessSampler
 from otel_agentperf.instrumentation.tenacity import TenacityInstrumentor
+from otel_agentperf.runs import RunSummary
 from tests.contract import ContractCase
+from tests.helpers import fake_handler
 from tests.retry_tests.helpers import Flaky
 
 
@@ -101,6 +112,31 @@ def _langchain_raising(error: BaseException) -> Any:
         raise error
 
     return failing.invoke({"x": 1})
+
+
+class _Counter(TypedDict):
+    count: int
+
+
+def _graph_call() -> Any:
+    graph = StateGraph(_Counter)
+    graph.add_node("increment", lambda state: {"count": state["count"] + 1})
+    graph.add_edge(START, "increment")
+    return graph.compile(name="counter").invoke({"count": 41})
+
+
+def _break_run_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RunSummary, "span_attributes", _extractor_bug)
+
+
+def _agents_sdk_call() -> Any:
+    client = openai.AsyncOpenAI(
+        api_key="sk-contract",
+        base_url="http://llm.test/v1",
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(fake_handler())),
+    )
+    model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+    return asyncio.run(Runner.run(Agent(name="contract", instructions="Answer.", model=model), "Hello?"))
 
 
 def _mcp_server() -> MCPServer:
@@ -244,6 +280,30 @@ LIBRARY_CASES = [
         spans=1,
         patched=lambda: [(BaseTool, "run"), (BaseTool, "arun"), (langchain_tool_base, "_format_output")],
         call_raising=_langchain_raising,
+    ),
+    ContractCase(
+        "langgraph",
+        LangChainToolsInstrumentor,
+        _graph_call,
+        _break_run_summary,
+        "gen_ai.invoke_workflow.duration",
+        spans=2,
+        patched=lambda: [
+            (Pregel, "stream"),
+            (Pregel, "astream"),
+            (langgraph_runner, "run_with_retry"),
+            (langgraph_runner, "arun_with_retry"),
+        ],
+    ),
+    ContractCase(
+        "openai_agents",
+        OpenAIAgentsInstrumentor,
+        _agents_sdk_call,
+        _break_run_summary,
+        "gen_ai.invoke_agent.duration",
+        spans=1,
+        patched=lambda: [(AgentRunner, "run"), (AgentRunner, "run_streamed")],
+        fingerprint=lambda result: result.final_output,
     ),
     ContractCase(
         "mcp",

@@ -11,16 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import anthropic
-import httpx2
 import openai
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
-from tests.helpers import fake_handler
+from tests.helpers import ANTHROPIC_HTTP, OPENAI_HTTP, fake_handler
 
 API_KEY = "sk-conformance-secret-0123456789"
 PROMPT = "Which city hosts the 2031 conference? " * 20
-Handler = Callable[[httpx2.Request], httpx2.Response]
+Handler = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -35,17 +34,19 @@ class LLMDriver:
     method: Callable[[Any], Any]
     usage: Callable[[Any], tuple[int, int]]
     """(input tokens as the conventions count them, output tokens) of a complete response."""
+    http: Any
+    """The HTTP library of the installed SDK major (httpx or httpx2)."""
 
     @property
     def span_name(self) -> str:
         return f"chat {self.model}"
 
     def client(self, handler: Handler | None = None, **options: Any) -> Any:
-        http = httpx2.Client(transport=httpx2.MockTransport(handler or fake_handler()))
+        http = self.http.Client(transport=self.http.MockTransport(handler or fake_handler()))
         return self.sdk.Client(api_key=API_KEY, base_url=self.base_url, http_client=http, **options)
 
     def async_client(self, handler: Handler | None = None, **options: Any) -> Any:
-        http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler or fake_handler()))
+        http = self.http.AsyncClient(transport=self.http.MockTransport(handler or fake_handler()))
         return self.sdk.AsyncClient(api_key=API_KEY, base_url=self.base_url, http_client=http, **options)
 
     def call(self, client: Any, *, stream: bool = False, **kwargs: Any) -> Any:
@@ -97,6 +98,7 @@ DRIVERS = [
         call_kwargs=_chat_kwargs,
         method=lambda client: client.chat.completions.create,
         usage=lambda response: (response.usage.prompt_tokens, response.usage.completion_tokens),
+        http=OPENAI_HTTP,
     ),
     LLMDriver(
         id="openai-responses",
@@ -108,6 +110,7 @@ DRIVERS = [
         call_kwargs=_responses_kwargs,
         method=lambda client: client.responses.create,
         usage=lambda response: (response.usage.input_tokens, response.usage.output_tokens),
+        http=OPENAI_HTTP,
     ),
     LLMDriver(
         id="anthropic-messages",
@@ -119,5 +122,6 @@ DRIVERS = [
         call_kwargs=_messages_kwargs,
         method=lambda client: client.messages.create,
         usage=_anthropic_usage,
+        http=ANTHROPIC_HTTP,
     ),
 ]

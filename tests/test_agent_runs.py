@@ -6,17 +6,18 @@ import asyncio
 import contextvars
 import dataclasses
 import threading
+import time
 
 import cachetools
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from otel_agentperf import RunCollector, RunSummary, agent, agent_run
+from otel_agentperf import RunCollector, RunSummary, agent, agent_run, tool, workflow
 from otel_agentperf.exceptions import ConfigurationError
 from otel_agentperf.instrumentation.cachetools import CachetoolsInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from otel_agentperf.runs import record_tool_call
-from tests.helpers import points
+from tests.helpers import metrics_by_name, points
 from tests.openai_tests.conftest import USER_MESSAGES, make_async_client, make_client
 
 
@@ -179,3 +180,89 @@ def test_bad_arguments_are_configuration_errors():
         agent("x", on_end=5)(lambda: None)
     with pytest.raises(ConfigurationError, match="window"):
         RunCollector(window=0)
+
+
+def test_agent_metrics_count_calls_per_run(providers, instrument, metric_reader):
+    """Each run records its LLM and tool calls on the conventions' per-agent histograms, with the agent's name."""
+    instrument(OpenAIInstrumentor)
+    client = make_client()
+    with agent_run("counter", **providers):
+        for _ in range(3):
+            client.chat.completions.create(model="gpt-4o-mini", messages=USER_MESSAGES)
+        record_tool_call(failed=False)
+    with agent_run("counter", **providers):
+        pass
+    (inference,) = points(metric_reader, "gen_ai.invoke_agent.inference_calls")
+    (tools,) = points(metric_reader, "gen_ai.invoke_agent.tool_calls")
+    assert (inference.count, inference.sum, inference.max) == (2, 3, 3)
+    assert (tools.count, tools.sum) == (2, 1)
+    assert inference.attributes == {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "counter"}
+    assert list(inference.explicit_bounds) == [1, 2, 4, 8, 16, 32, 64, 128]
+    metric = metrics_by_name(metric_reader)["gen_ai.invoke_agent.tool_calls"]
+    assert metric.unit == "{tool_call}"
+
+
+def test_workflow_span_metric_and_nested_agent(providers, span_exporter, metric_reader):
+    """workflow() is a run of its own kind: invoke_workflow span above the agent, its own duration metric."""
+
+    @workflow("pipeline", **providers)
+    def pipeline() -> int:
+        with agent_run("step", **providers):
+            record_tool_call(failed=False)
+        return 7
+
+    assert pipeline() == 7
+    spans = {span.name: span for span in span_exporter.get_finished_spans()}
+    root, step = spans["invoke_workflow pipeline"], spans["invoke_agent step"]
+    assert root.kind is SpanKind.INTERNAL and root.parent is None
+    assert root.attributes["gen_ai.operation.name"] == "invoke_workflow"
+    assert root.attributes["gen_ai.workflow.name"] == "pipeline"
+    assert "gen_ai.agent.name" not in root.attributes
+    assert root.attributes["agentperf.run.tool_calls"] == 1
+    assert step.parent.span_id == root.context.span_id
+    (point,) = points(metric_reader, "gen_ai.invoke_workflow.duration")
+    assert point.attributes == {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "pipeline"}
+    (agent_point,) = points(metric_reader, "gen_ai.invoke_agent.inference_calls")
+    assert agent_point.attributes["gen_ai.agent.name"] == "step"  # workflows record no per-agent counts
+
+
+def test_time_split_llm_retry_backoff_tool_and_rest(providers, instrument):
+    """A run's time splits into LLM calls (without their retry waits), retry waits, tools and the rest."""
+    instrument(OpenAIInstrumentor)
+    client = make_client(max_retries=2)
+
+    @tool(**providers)
+    def slow_tool() -> None:
+        time.sleep(0.05)
+
+    with agent_run("split", **providers) as run:
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=USER_MESSAGES, extra_headers={"x-fake-fault": "retry-once:429"}
+        )
+        slow_tool()
+        time.sleep(0.03)
+    summary = run.summary
+    assert summary.retries == 1 and 0.015 <= summary.backoff_time < 1.0
+    assert 0.05 <= summary.tool_time < summary.duration
+    assert 0 < summary.llm_time < summary.duration
+    assert summary.other_time >= 0.03
+    parts = summary.llm_time + summary.tool_time + summary.backoff_time + summary.other_time
+    assert parts == pytest.approx(summary.duration)
+    values = summary.span_attributes()
+    assert values["agentperf.run.backoff_time"] == summary.backoff_time
+    assert values["agentperf.run.end"] == "completed"
+
+
+def test_generator_run_closed_early_ends_as_closed(providers, span_exporter):
+    """An @agent generator whose consumer stops early ends normally, with agentperf.run.end=closed."""
+
+    @agent("stream", **providers)
+    def numbers():
+        yield from range(10)
+
+    iterator = numbers()
+    assert next(iterator) == 0
+    iterator.close()
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["agentperf.run.end"] == "closed"
+    assert span.status.status_code is StatusCode.UNSET

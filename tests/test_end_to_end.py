@@ -247,3 +247,38 @@ def test_run_demo_prints_a_report(tmp_path: Path) -> None:
     assert "docs-search" in out and "80.0%" in out  # the search cache: 4 hits in 5 lookups
     assert "tenacity" in out and "ConnectionError" in out
     assert " MiB" in out and "By" not in out  # sizes for people
+
+
+@pytest.mark.parametrize("sink", ["http/protobuf"], indirect=True)
+def test_graph_agent_is_traced_with_zero_code(sink: Sink, llm_base_url: str) -> None:
+    """The create_agent demo under opentelemetry-instrument: run, nodes, LLM and tool spans in one trace."""
+    env = _env(
+        OPENAI_BASE_URL=llm_base_url,
+        OPENAI_API_KEY="test-key-not-secret",
+        OTEL_SERVICE_NAME="agentperf-e2e-graph",
+        OTEL_TRACES_EXPORTER="otlp",
+        OTEL_METRICS_EXPORTER="otlp",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_EXPORTER_OTLP_PROTOCOL=sink.protocol,
+        OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint,
+        OTEL_AGENTPERF_STRICT="true",
+    )
+    command = [*_instrument_command(), sys.executable, str(DEMO / "graph_agent.py")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "research-graph: done" in done.stdout
+    expected = {"invoke_agent research-graph", "node model", "node tools", "chat gpt-4o-mini"}
+    expected.add("execute_tool search_docs")
+    _wait_for(lambda: expected <= {r.span.name for r in _spans(sink.handler)})
+    spans = _spans(sink.handler)
+    by_id = {r.span.span_id: r for r in spans}
+    (run,) = [r for r in spans if r.span.name == "invoke_agent research-graph"]
+    assert run.attributes["agentperf.run.llm_calls"] == 2 and run.attributes["agentperf.run.tool_calls"] == 1
+    assert {r.span.trace_id for r in spans} == {run.span.trace_id}
+    parents = {r.span.name: by_id[r.span.parent_span_id].span.name for r in spans if r.span.parent_span_id}
+    assert parents == {
+        "node model": "invoke_agent research-graph",
+        "node tools": "invoke_agent research-graph",
+        "chat gpt-4o-mini": "node model",
+        "execute_tool search_docs": "node tools",
+    }

@@ -10,6 +10,10 @@ The header ``x-fake-fault`` injects failures:
 - ``always:<status>``: every attempt gets ``<status>``;
 - ``malformed``: a 200 whose body is not JSON.
 
+A chat request that offers tools gets a call of the first tool, then (once a tool result is in the conversation) the
+answer. With the header ``x-fake-tools: each``, it calls each offered tool not yet called in the conversation, one per
+reply, in the order offered, then answers: an agent can call a tool and then hand off to another agent.
+
 The header ``x-fake-rate-limits: low`` adds the provider's rate-limit headers to a successful reply, with 8% of the
 token limit left: OpenAI's ``x-ratelimit-*`` on OpenAI routes, Anthropic's ``anthropic-ratelimit-*`` on ``/messages``.
 
@@ -59,7 +63,7 @@ def respond(method: str, path: str, headers: Headers, body: bytes, chunk_delay: 
     if method != "POST":
         return _error(405, "method not allowed")
     route = path.split("?", 1)[0].rstrip("/")
-    reply = _route(route, request, chunk_delay)
+    reply = _route(route, request, chunk_delay, headers)
     if reply[0] == 200 and headers.get("x-fake-rate-limits") == "low":
         reply[1].update(_anthropic_rate_limits() if route.endswith("/messages") else OPENAI_RATE_LIMITS)
     return reply
@@ -86,9 +90,9 @@ def _anthropic_rate_limits() -> Headers:
     return headers
 
 
-def _route(route: str, request: dict[str, Any], chunk_delay: float) -> Reply:
+def _route(route: str, request: dict[str, Any], chunk_delay: float, headers: Headers) -> Reply:
     if route.endswith("/chat/completions"):
-        return _chat(request, chunk_delay)
+        return _chat(request, chunk_delay, each_tool=headers.get("x-fake-tools") == "each")
     if route.endswith("/responses"):
         return _responses(request, chunk_delay)
     if route.endswith("/embeddings"):
@@ -186,15 +190,30 @@ def _structured(response_format: Any) -> str | None:
     return json.dumps(_sample(schema, schema.get("$defs") or {}))
 
 
-def _chat(request: dict[str, Any], chunk_delay: float) -> Reply:
+def _next_tool(messages: list[dict[str, Any]], tools: list[dict[str, Any]], each_tool: bool) -> str | None:
+    """The tool the fake model calls next, if any (see the module docstring)."""
+    names = [tool.get("function", {}).get("name", "tool") for tool in tools]
+    if not each_tool:
+        return names[0] if names and not any(m.get("role") == "tool" for m in messages) else None
+    called = {
+        call.get("function", {}).get("name")
+        for message in messages
+        if message.get("role") == "assistant"
+        for call in message.get("tool_calls") or []
+    }
+    return next((name for name in names if name not in called), None)
+
+
+def _chat(request: dict[str, Any], chunk_delay: float, each_tool: bool = False) -> Reply:
     model = str(request.get("model", "gpt-fake")) + MODEL_SUFFIX
     messages = request.get("messages") or []
-    tools = request.get("tools") or []
-    wants_tool = bool(tools) and not any(m.get("role") == "tool" for m in messages)
+    tool_name = _next_tool(messages, request.get("tools") or [], each_tool)
+    wants_tool = tool_name is not None
     prompt, cached = _usage(_prompt_tokens(request))
     if wants_tool:
-        name = tools[0].get("function", {}).get("name", "tool")
-        call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": '{"query": "latest"}'}}
+        call_id = f"call_{1 + sum(len(m.get('tool_calls') or []) for m in messages)}"
+        function = {"name": tool_name, "arguments": '{"query": "latest"}'}
+        call = {"id": call_id, "type": "function", "function": function}
         message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call]}
         words, finish = [], "tool_calls"
     else:
@@ -369,9 +388,9 @@ def _messages(request: dict[str, Any], chunk_delay: float) -> Reply:
             events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     final = {"stop_reason": stop_reason, "stop_sequence": None}
-    events.append(
-        ("message_delta", {"type": "message_delta", "delta": final, "usage": {"output_tokens": output_tokens}})
-    )
+    # As the real API does, message_delta carries the cumulative usage: input and cache counts with the output.
+    final_usage = {**usage, "output_tokens": output_tokens}
+    events.append(("message_delta", {"type": "message_delta", "delta": final, "usage": final_usage}))
     events.append(("message_stop", {"type": "message_stop"}))
     return _sse(events, chunk_delay, done=False)
 

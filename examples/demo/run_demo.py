@@ -22,6 +22,8 @@ from llm_server import serve
 
 HERE = Path(__file__).resolve().parent
 AGENT = HERE / "agent.py"
+GRAPH_AGENT = HERE / "graph_agent.py"
+"""``--graph``: the same agent built with LangChain's ``create_agent`` (LangGraph), traced with no code at all."""
 RUNS = 5
 TIMEOUT_S = 180
 
@@ -40,7 +42,10 @@ def agentperf(*arguments: str, env: dict[str, str]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output", default="demo-run.jsonl", help="the OTLP JSON lines file to write")
-    output = os.path.relpath(Path(parser.parse_args().output).resolve())
+    parser.add_argument("--graph", action="store_true", help="record the LangGraph agent (needs the langchain extras)")
+    options = parser.parse_args()
+    output = os.path.relpath(Path(options.output).resolve())
+    agent = [os.path.relpath(GRAPH_AGENT)] if options.graph else [os.path.relpath(AGENT), "--runs", str(RUNS)]
     llm = serve(port=0, chunk_delay=0.01)
     show_error = llm.handle_error
 
@@ -54,7 +59,7 @@ def main() -> int:
     env = dict(os.environ, OPENAI_BASE_URL=base_url, OPENAI_API_KEY="demo-key-not-secret")
     env.setdefault("OTEL_SERVICE_NAME", "agentperf-demo")
     try:
-        status = agentperf("record", "-o", output, "--", "python", os.path.relpath(AGENT), "--runs", str(RUNS), env=env)
+        status = agentperf("record", "-o", output, "--", "python", *agent, env=env)
         if status != 0:
             print(f"\nagent failed with exit status {status}", file=sys.stderr)
             return status

@@ -5,7 +5,7 @@ live in ``otel_agentperf.instrumentation.<library>`` and are also loaded by ``op
 """
 
 from otel_agentperf.exceptions import AgentPerfError, ConfigurationError
-from otel_agentperf.runs import RunCollector, RunSummary, agent, agent_run
+from otel_agentperf.runs import RunCollector, RunSummary, agent, agent_run, workflow, workflow_run
 from otel_agentperf.tools import tool, tool_call
 from otel_agentperf.version import __version__
 
@@ -19,4 +19,6 @@ __all__ = [
     "agent_run",
     "tool",
     "tool_call",
+    "workflow",
+    "workflow_run",
 ]

@@ -13,14 +13,18 @@ Usage::
 
 Each run is a span ``invoke_agent {name}`` (kind INTERNAL) with ``gen_ai.operation.name=invoke_agent``,
 ``gen_ai.agent.name`` and the optional ``gen_ai.agent.id``, ``gen_ai.conversation.id`` and ``gen_ai.provider.name``;
-its duration goes to ``gen_ai.invoke_agent.duration``. What the instrumentors observe while the run is current (LLM
+its duration goes to ``gen_ai.invoke_agent.duration``, its LLM and tool calls to ``gen_ai.invoke_agent.inference_calls``
+and ``gen_ai.invoke_agent.tool_calls``. ``workflow_run(name)`` and ``@workflow`` are the same for a workflow (steps,
+agents and tools coordinated by code or a graph): span ``invoke_workflow {name}`` with ``gen_ai.workflow.name``,
+metric ``gen_ai.invoke_workflow.duration``. What the instrumentors observe while the run is current (LLM
 calls and their tokens, tool calls, cache hits and misses, retries, errors) is counted in it, in asyncio tasks it
 starts and in threads that run in a copy of its context (``contextvars.copy_context().run``, or executors that copy
 it, such as ``asyncio.to_thread``). A run inside a run adds its counts to its parent's when it ends. The ``record_*``
 functions count what no instrumentor sees.
 
 When the run ends, its :class:`RunSummary` is written on the span as ``agentperf.run.*`` attributes, kept on
-``run.summary``, and passed to ``on_end`` (a :class:`RunCollector` is one). CPU time and peak-memory growth are
+``run.summary``, and passed to ``on_end`` (a :class:`RunCollector` is one). It splits the run's wall time into time
+in LLM calls, in tools, waiting before retries, and the rest (the agent's own code). CPU time and peak-memory growth are
 process-wide: concurrent runs see each other's use.
 """
 
@@ -30,7 +34,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import Token
 from dataclasses import asdict, dataclass
 from types import TracebackType
@@ -38,13 +42,13 @@ from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import SpanKind, TracerProvider
+from opentelemetry.trace import Link, SpanKind, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
 from otel_agentperf.core.decorate import decorate
 from otel_agentperf.core.guard import ErrorReporter
-from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.instruments import Instruments, scope
 from otel_agentperf.core.lifecycle import Operation, error_type, operation_attributes
 from otel_agentperf.core.process import peak_rss
 from otel_agentperf.core.tally import RunCounts, RunTally, enter_run, exit_run
@@ -58,12 +62,15 @@ __all__ = [
     "AgentRun",
     "RunCollector",
     "RunSummary",
+    "WorkflowRun",
     "agent",
     "agent_run",
     "record_cache_lookup",
     "record_error",
     "record_retry",
     "record_tool_call",
+    "workflow",
+    "workflow_run",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -102,6 +109,17 @@ class RunSummary:
     """Seconds the run waited before retrying responses refused by a rate limit (HTTP 429)."""
     error_type: str | None
     """The class name of the exception that ended the run, if one did."""
+    llm_time: float = 0.0
+    """Seconds in LLM calls, apart from the waits between their retries (concurrent calls add up)."""
+    tool_time: float = 0.0
+    """Seconds in tool executions (concurrent tools add up; a tool's own LLM calls count here too)."""
+    backoff_time: float = 0.0
+    """Seconds waited before retries: the SDKs' own, tenacity's, backoff's."""
+    other_time: float = 0.0
+    """The rest of the wall time: the agent's own code (``duration`` minus the three above, at least 0)."""
+    end: str = "completed"
+    """How the run ended: ``completed``, ``error``, ``closed`` (a generator closed before its end),
+    ``interrupted`` (a framework paused it for human input)."""
 
     @property
     def cache_hit_rate(self) -> float | None:
@@ -130,14 +148,21 @@ class RunSummary:
         }
 
 
+def _time_split(duration: float, counts: RunCounts) -> float:
+    """The wall time not spent in LLM calls, tools or retry waits (never below 0)."""
+    return max(duration - counts.llm_time - counts.tool_time - counts.backoff_time, 0.0)
+
+
 class AgentRun(Operation):
     """One agent run: a context manager (``with`` or ``async with``) returned by :func:`agent_run`.
 
     Its span is an :class:`~otel_agentperf.core.lifecycle.Operation` like every other: a workflow
-    (``invoke_workflow {name}``) is the same lifecycle with another operation name.
+    (:class:`WorkflowRun`, ``invoke_workflow {name}``) is the same lifecycle with another operation name.
     """
 
     operation = semconv.OPERATION_INVOKE_AGENT
+    name_attribute = semconv.GEN_AI_AGENT_NAME
+    duration_metric = semconv.GEN_AI_INVOKE_AGENT_DURATION
 
     def __init__(
         self,
@@ -149,14 +174,21 @@ class AgentRun(Operation):
         on_end: Callable[[RunSummary], Any] | None,
         tracer_provider: TracerProvider | None,
         meter_provider: MeterProvider | None,
+        links: Sequence[Link] = (),
+        reporter: ErrorReporter | None = None,
     ) -> None:
         self.name = name
+        self._reporter = reporter or _reporter
+        """Where telemetry failures go: a framework adapter passes its instrumentor's."""
         self.summary: RunSummary | None = None
         """The run's summary, once it has ended."""
+        self.end_reason: str | None = None
+        """Set before the run ends to override how it ended (``interrupted``); see :attr:`RunSummary.end`."""
         self.begin(trace.INVALID_SPAN)
+        self._links = links
         self._attributes = operation_attributes(
             self.operation,
-            (semconv.GEN_AI_AGENT_NAME, name),
+            (self.name_attribute, name),
             (semconv.GEN_AI_AGENT_ID, agent_id),
             (semconv.GEN_AI_CONVERSATION_ID, conversation_id),
             (semconv.GEN_AI_PROVIDER_NAME, provider),
@@ -176,7 +208,9 @@ class AgentRun(Operation):
         if self._tally is not None:
             raise ConfigurationError(f"agent run {self.name!r} was entered twice; make one agent_run() per run")
         tracer, _ = scope(self._tracer_provider, self._meter_provider, __name__)
-        span = tracer.start_span(f"{self.operation} {self.name}", kind=SpanKind.INTERNAL, attributes=self._attributes)
+        span = tracer.start_span(
+            f"{self.operation} {self.name}", kind=SpanKind.INTERNAL, attributes=self._attributes, links=self._links
+        )
         self.begin(span)
         self.enter()
         self._tally, self._run_token = enter_run()
@@ -194,7 +228,7 @@ class AgentRun(Operation):
             self._finish(counts, error)
         except Exception as failure:  # noqa: BLE001 - telemetry must never reach the caller
             self.end_after_failure()
-            _reporter.report("agent run summary", failure)
+            self._reporter.report("agent run summary", failure)
 
     async def __aenter__(self) -> AgentRun:
         return self.__enter__()
@@ -204,15 +238,24 @@ class AgentRun(Operation):
     ) -> None:
         self.__exit__(kind, error, traceback)
 
+    def closed_early(self) -> None:
+        """The generator this run decorates was closed before its end (told by the decorator)."""
+        if self.end_reason is None:
+            self.end_reason = semconv.RUN_END_CLOSED
+
     def _finish(self, counts: RunCounts, error: BaseException | None) -> None:
         wall, cpu, peak = self._started
         kind = error_type(error) if error is not None else None
+        duration = time.perf_counter() - wall
+        end = self.end_reason or (semconv.RUN_END_ERROR if kind is not None else semconv.RUN_END_COMPLETED)
         self.summary = RunSummary(
             name=self.name,
-            duration=time.perf_counter() - wall,
+            duration=duration,
             cpu_time=time.process_time() - cpu,
             peak_memory_growth=max((peak_rss() or 0) - peak, 0),
             error_type=kind,
+            other_time=_time_split(duration, counts),
+            end=end,
             **asdict(counts),
         )
         self.close_span(self.summary.span_attributes(), kind, error)
@@ -222,12 +265,94 @@ class AgentRun(Operation):
         if kind is not None:
             metric_attributes[semconv.ERROR_TYPE] = kind
         _, instruments = scope(self._tracer_provider, self._meter_provider, __name__)
-        instruments.histogram(semconv.GEN_AI_INVOKE_AGENT_DURATION).record(self.summary.duration, metric_attributes)
+        instruments.histogram(self.duration_metric).record(duration, metric_attributes)
+        self._record_counts(instruments, metric_attributes)
         if self._on_end is not None:
             try:
                 self._on_end(self.summary)
             except Exception as failure:  # noqa: BLE001 - the callback's bug must not end the user's run
-                _reporter.report("agent run on_end callback", failure)
+                self._reporter.report("agent run on_end callback", failure)
+
+    def _record_counts(self, instruments: Instruments, attributes: dict[str, AttributeValue]) -> None:
+        """The agent metrics of the conventions: LLM calls and tool calls per run."""
+        summary = self.summary
+        assert summary is not None
+        instruments.histogram(semconv.GEN_AI_INVOKE_AGENT_INFERENCE_CALLS).record(summary.llm_calls, attributes)
+        instruments.histogram(semconv.GEN_AI_INVOKE_AGENT_TOOL_CALLS).record(summary.tool_calls, attributes)
+
+
+class WorkflowRun(AgentRun):
+    """One workflow run (:func:`workflow`): an agent run's lifecycle and summary under another operation.
+
+    Span ``invoke_workflow {name}`` with ``gen_ai.workflow.name``, metric ``gen_ai.invoke_workflow.duration``; no
+    per-agent call metrics.
+    """
+
+    operation = semconv.OPERATION_INVOKE_WORKFLOW
+    name_attribute = semconv.GEN_AI_WORKFLOW_NAME
+    duration_metric = semconv.GEN_AI_INVOKE_WORKFLOW_DURATION
+
+    def _record_counts(self, instruments: Instruments, attributes: dict[str, AttributeValue]) -> None:
+        pass
+
+
+def _check_run_options(kind: str, name: object, on_end: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"Expected the {kind} name to be a non-empty string, got {name!r}")
+    if on_end is not None and not callable(on_end):
+        raise ConfigurationError(f"Expected on_end to be callable, got {on_end!r}")
+
+
+def workflow_run(
+    name: str,
+    *,
+    conversation_id: str | None = None,
+    on_end: Callable[[RunSummary], Any] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    links: Sequence[Link] = (),
+) -> WorkflowRun:
+    """A new workflow run named ``name``, to enter with ``with`` or ``async with``: steps, agents, tools, LLM calls.
+
+    Raises:
+        ConfigurationError: ``name`` is not a non-empty string, or ``on_end`` is not callable.
+    """
+    _check_run_options("workflow", name, on_end)
+    return WorkflowRun(
+        name,
+        agent_id=None,
+        conversation_id=conversation_id,
+        provider=None,
+        on_end=on_end,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        links=links,
+    )
+
+
+@overload
+def workflow(name: _F, /) -> _F: ...
+
+
+@overload
+def workflow(name: str | None = None, /, **options: Any) -> Callable[[_F], _F]: ...
+
+
+def workflow(name: Any = None, /, **options: Any) -> Any:
+    """Decorate a function (sync, async, generator) so that each call is a workflow run.
+
+    ``@workflow``, ``@workflow("ingest")`` or ``@workflow(name, on_end=...)``; the name defaults to the function's
+    ``__qualname__``. Options are those of :func:`workflow_run`.
+    """
+    if callable(name):
+        return workflow()(name)
+
+    def decorator(function: _F) -> _F:
+        run_name = name or getattr(function, "__qualname__", None) or repr(function)
+        workflow_run(run_name, **options)  # checks the options once, at decoration time
+        return decorate(function, lambda args, kwargs: workflow_run(run_name, **options))
+
+    return decorator
 
 
 def agent_run(
@@ -239,16 +364,14 @@ def agent_run(
     on_end: Callable[[RunSummary], Any] | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    links: Sequence[Link] = (),
 ) -> AgentRun:
-    """A new agent run named ``name``, to enter with ``with`` or ``async with``.
+    """A new agent run named ``name``, to enter with ``with`` or ``async with``; ``links`` go on its span.
 
     Raises:
         ConfigurationError: ``name`` is not a non-empty string, or ``on_end`` is not callable.
     """
-    if not isinstance(name, str) or not name:
-        raise ConfigurationError(f"Expected the agent name to be a non-empty string, got {name!r}")
-    if on_end is not None and not callable(on_end):
-        raise ConfigurationError(f"Expected on_end to be callable, got {on_end!r}")
+    _check_run_options("agent", name, on_end)
     return AgentRun(
         name,
         agent_id=agent_id,
@@ -257,6 +380,7 @@ def agent_run(
         on_end=on_end,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        links=links,
     )
 
 

@@ -77,7 +77,20 @@ GEN_AI_TOOL_CALL_ID: Final = _gen_ai.GEN_AI_TOOL_CALL_ID
 GEN_AI_TOOL_CALL_ARGUMENTS: Final = _gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS
 GEN_AI_TOOL_CALL_RESULT: Final = _gen_ai.GEN_AI_TOOL_CALL_RESULT
 OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+"""Name of a workflow run (GenAI conventions' draft; no released constant yet)."""
+GEN_AI_INVOKE_WORKFLOW_DURATION: Final = "gen_ai.invoke_workflow.duration"
+"""Histogram of workflow run durations (GenAI conventions' draft; no released constant yet)."""
+GEN_AI_INVOKE_AGENT_INFERENCE_CALLS: Final = "gen_ai.invoke_agent.inference_calls"
+"""Histogram of the LLM calls one agent run made (GenAI conventions' draft)."""
+GEN_AI_INVOKE_AGENT_TOOL_CALLS: Final = "gen_ai.invoke_agent.tool_calls"
+"""Histogram of the tool calls one agent run made (GenAI conventions' draft)."""
+UNIT_INFERENCE_CALLS: Final = "{inference_call}"
+UNIT_TOOL_CALLS: Final = "{tool_call}"
+CALL_COUNT_BUCKETS: Final = (1, 2, 4, 8, 16, 32, 64, 128)
+"""The conventions' advice for the per-run call counts."""
 GEN_AI_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
 """Histogram of agent invocation durations, as the GenAI conventions' draft names it (no released constant yet)."""
 GEN_AI_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
@@ -95,7 +108,17 @@ AGENTPERF_RUN_PREFIX: Final = "agentperf.run."
 """Every field of a run summary goes on the run's span as ``agentperf.run.<field>``: ``llm_calls``, ``input_tokens``,
 ``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``, ``tool_calls``, ``cache_hits``,
 ``cache_misses``, ``retries``, ``errors``, ``duration`` (s), ``cpu_time`` (s, process-wide), ``peak_memory_growth``
-(bytes, process-wide), and when defined ``cache_hit_rate`` and ``prompt_cache_hit_rate`` (0 to 1)."""
+(bytes, process-wide), the time split ``llm_time``, ``tool_time``, ``backoff_time``, ``other_time`` (s), ``end``
+(``completed``, ``error``, ``closed``, ``interrupted``), and when defined ``cache_hit_rate`` and
+``prompt_cache_hit_rate`` (0 to 1)."""
+RUN_END_COMPLETED: Final = "completed"
+RUN_END_ERROR: Final = "error"
+RUN_END_CLOSED: Final = "closed"
+"""A run over a generator (a streamed graph run, an ``@agent`` generator) that its consumer closed before its end."""
+RUN_END_CANCELLED: Final = "cancelled"
+"""A framework run (a LangGraph stream) whose task was cancelled."""
+RUN_END_INTERRUPTED: Final = "interrupted"
+"""A run a framework paused for human input (a LangGraph interrupt); resuming it is a new run, linked to this one."""
 
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
@@ -106,6 +129,24 @@ CONTENT_EVENT_NAME: Final = "gen_ai.client.inference.operation.details"
 """Span event that carries captured content in the ``EVENT_ONLY`` and ``SPAN_AND_EVENT`` modes."""
 
 # --- agentperf attributes (no convention covers these) -------------------------------------------------------------
+AGENTPERF_RUN_RESUMES: Final = "agentperf.run.resumes"
+"""Link attribute (true) on the link from a resumed run to the run that was interrupted."""
+AGENTPERF_NODE_NAME: Final = "agentperf.node.name"
+"""Graph node span attribute: the node's name in its graph."""
+AGENTPERF_NODE_STEP: Final = "agentperf.node.step"
+"""Graph node span attribute: the graph's step number in which the node ran (LangGraph's ``langgraph_step``)."""
+AGENTPERF_NODE_TYPE: Final = "agentperf.node.type"
+"""Graph node span attribute: ``tool`` (the node executed tools), ``model`` (it called an LLM and no tool) or
+``function`` (neither)."""
+AGENTPERF_NODE_INTERRUPTED: Final = "agentperf.node.interrupted"
+"""Graph node span attribute: true when the node paused the graph for human input (``interrupt()``)."""
+AGENTPERF_GUARDRAIL_NAME: Final = "agentperf.guardrail.name"
+"""Guardrail span attribute: the guardrail's name."""
+AGENTPERF_GUARDRAIL_TRIGGERED: Final = "agentperf.guardrail.triggered"
+"""Guardrail span attribute: whether the guardrail tripped (stopped the run)."""
+NODE_TYPE_TOOL: Final = "tool"
+NODE_TYPE_MODEL: Final = "model"
+NODE_TYPE_FUNCTION: Final = "function"
 AGENTPERF_RETRY_COUNT: Final = "agentperf.retry.count"
 """Span attribute: how many times the client retried this operation (absent when it never did)."""
 AGENTPERF_RETRY_BACKOFF_TIME: Final = "agentperf.retry.backoff_time"

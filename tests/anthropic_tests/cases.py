@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
-import httpx2
 import pytest
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentperf.instrumentation.anthropic._operations import Messages
 from tests.contract import ContractCase
-from tests.helpers import fake_handler
+from tests.helpers import ANTHROPIC_HTTP, fake_handler
 from tests.llm_drivers import DRIVERS
 
 DRIVER = next(driver for driver in DRIVERS if driver.provider == "anthropic")
@@ -28,13 +27,15 @@ def _patched() -> list[tuple[Any, str]]:
         (messages.AsyncMessages, "parse"),
         (messages.Messages, "stream"),
         (messages.AsyncMessages, "stream"),
+        (_base_client.SyncAPIClient, "request"),
+        (_base_client.AsyncAPIClient, "request"),
         (_base_client.SyncAPIClient, "_sleep_for_retry"),
         (_base_client.AsyncAPIClient, "_sleep_for_retry"),
     ]
 
 
 def _call_raising(error: BaseException) -> Any:
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(request: ANTHROPIC_HTTP.Request) -> ANTHROPIC_HTTP.Response:
         raise error
 
     return DRIVER.call(DRIVER.client(fake_handler(handler), max_retries=0))

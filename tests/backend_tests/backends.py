@@ -99,8 +99,9 @@ def rotel(export_to: str, log_path: Path) -> Iterator[str]:
         log.close()
 
 
-def run_demo_agent(otlp_grpc_endpoint: str) -> subprocess.CompletedProcess[str]:
-    """Run examples/demo/agent.py under opentelemetry-instrument against the fake LLM service, exporting traces."""
+def run_demo_agent(otlp_grpc_endpoint: str, metrics: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run examples/demo/agent.py under opentelemetry-instrument against the fake LLM service, exporting traces
+    (and metrics, every second, with ``metrics``)."""
     sys.path.insert(0, str(DEMO))
     import llm_server  # noqa: PLC0415
 
@@ -111,7 +112,8 @@ def run_demo_agent(otlp_grpc_endpoint: str) -> subprocess.CompletedProcess[str]:
         OPENAI_API_KEY="test-key-not-secret",
         OTEL_SERVICE_NAME="agentperf-e2e",
         OTEL_TRACES_EXPORTER="otlp",
-        OTEL_METRICS_EXPORTER="none",
+        OTEL_METRICS_EXPORTER="otlp" if metrics else "none",
+        OTEL_METRIC_EXPORT_INTERVAL="1000",
         OTEL_LOGS_EXPORTER="none",
         OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
         OTEL_EXPORTER_OTLP_ENDPOINT=otlp_grpc_endpoint,

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 CONFIG = Path(__file__).resolve().parents[2] / "collector-config"
-COLLECTORS = ["otelcol-agent.yaml", "otelcol-gateway.yaml"]
+COLLECTORS = ["otelcol-agent.yaml", "otelcol-gateway.yaml", "otelcol-local.yaml"]
 
 
 @pytest.mark.parametrize("name", COLLECTORS)
@@ -52,3 +52,29 @@ def test_compose_mounts_files_that_exist():
     assert mounts
     for mount in mounts:
         assert (CONFIG / mount).exists(), mount
+
+
+def test_laptop_stack_keeps_every_trace():
+    """The compose stack runs the single-machine config: no sampling, a batch timeout of a second or less."""
+    compose = yaml.safe_load((CONFIG / "docker-compose.yaml").read_text())
+    mounted = [volume.split(":")[0] for volume in compose["services"]["collector"]["volumes"]]
+    assert mounted == ["./otelcol-local.yaml"]
+    config = yaml.safe_load((CONFIG / "otelcol-local.yaml").read_text())
+    processors = {
+        name.split("/")[0] for pipeline in config["service"]["pipelines"].values() for name in pipeline["processors"]
+    }
+    assert processors.isdisjoint({"tail_sampling", "probabilistic_sampler"})
+    assert config["processors"]["batch"]["timeout"] in ("1s", "500ms", "200ms")
+
+
+def test_gateway_waits_for_whole_traces():
+    """Decided soon after the root arrives, but only after spans batched elsewhere are in; late spans follow the
+    decision; decision_wait is at least twice the slow-run threshold."""
+    sampling = yaml.safe_load((CONFIG / "otelcol-gateway.yaml").read_text())["processors"]["tail_sampling"]
+    seconds = {key: float(sampling[key].rstrip("s")) for key in ("decision_wait", "decision_wait_after_root_received")}
+    agent_batch = yaml.safe_load((CONFIG / "otelcol-agent.yaml").read_text())["processors"]["batch"]["timeout"]
+    assert seconds["decision_wait_after_root_received"] > float(agent_batch.rstrip("s"))
+    slow = next(policy for policy in sampling["policies"] if policy["name"] == "keep-slow-agent-runs")
+    threshold = slow["and"]["and_sub_policy"][1]["latency"]["threshold_ms"] / 1000
+    assert seconds["decision_wait"] >= 2 * threshold
+    assert sampling["decision_cache"]["sampled_cache_size"] >= 10 * sampling["num_traces"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
 import openai
 import pytest
 
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from otel_agentperf.instrumentation.openai._operations import ChatCompletions
 from tests.contract import ContractCase
-from tests.helpers import fake_handler
+from tests.helpers import OPENAI_HTTP, fake_handler
 from tests.openai_tests.conftest import USER_MESSAGES, make_client
 
 
@@ -31,6 +30,8 @@ def _patched() -> list[tuple[Any, str]]:
         (responses.AsyncResponses, "parse"),
         (embeddings.Embeddings, "create"),
         (embeddings.AsyncEmbeddings, "create"),
+        (_base_client.SyncAPIClient, "request"),
+        (_base_client.AsyncAPIClient, "request"),
         (_base_client.SyncAPIClient, "_sleep_for_retry"),
         (_base_client.AsyncAPIClient, "_sleep_for_retry"),
     ]
@@ -41,7 +42,7 @@ def _call() -> Any:
 
 
 def _call_raising(error: BaseException) -> Any:
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(request: OPENAI_HTTP.Request) -> OPENAI_HTTP.Response:
         raise error
 
     return make_client(fake_handler(handler), max_retries=0).chat.completions.create(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import httpx2
 import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
-from tests.helpers import fake_handler, one_span, points
+from tests.helpers import OPENAI_HTTP, fake_handler, one_span, points
 from tests.openai_tests.conftest import USER_MESSAGES, make_async_client, make_client
 
 RETRY_ONCE = {"x-fake-fault": "retry-once:429"}
@@ -69,10 +68,10 @@ def test_connection_error_retry_names_the_transport_error(instrumented, span_exp
     """A retry after a connection failure carries the transport's exception type."""
     attempts = []
 
-    def flaky(request: httpx2.Request) -> httpx2.Response | None:
+    def flaky(request: OPENAI_HTTP.Request) -> OPENAI_HTTP.Response | None:
         attempts.append(request)
         if len(attempts) == 1:
-            raise httpx2.ConnectError("refused", request=request)
+            raise OPENAI_HTTP.ConnectError("refused", request=request)
         return None
 
     instrumented()
@@ -96,10 +95,10 @@ def test_retry_outside_an_instrumented_call_is_still_counted(instrumented, metri
     """A retry of a method we do not trace (models.list) still counts, without GenAI attributes."""
     instrumented()
 
-    def first_fails(request: httpx2.Request) -> httpx2.Response:
+    def first_fails(request: OPENAI_HTTP.Request) -> OPENAI_HTTP.Response:
         if request.headers["x-stainless-retry-count"] == "0":
-            return httpx2.Response(503, headers={"retry-after-ms": "5"}, json={"error": {"message": "busy"}})
-        return httpx2.Response(200, json={"object": "list", "data": []})
+            return OPENAI_HTTP.Response(503, headers={"retry-after-ms": "5"}, json={"error": {"message": "busy"}})
+        return OPENAI_HTTP.Response(200, json={"object": "list", "data": []})
 
     make_client(first_fails, max_retries=1).models.list()
     (retries,) = points(metric_reader, "agentperf.retries")

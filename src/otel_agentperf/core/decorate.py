@@ -101,7 +101,10 @@ def _async_generator(function: Callable[..., AsyncGenerator[Any, Any]], open_sco
 
 
 class _ClosingIsNormal:
-    """Passes a generator's closing (``GeneratorExit``) to ``scope`` as a normal end; never suppresses anything."""
+    """Passes a generator's closing (``GeneratorExit``) to ``scope`` as a normal end; never suppresses anything.
+
+    A scope with a ``closed_early()`` method is told first (an agent run records that its consumer stopped early).
+    """
 
     __slots__ = ("_scope",)
 
@@ -116,6 +119,9 @@ class _ClosingIsNormal:
     ) -> None:
         if kind is GeneratorExit:
             kind = error = traceback = None
+            closed_early = getattr(self._scope, "closed_early", None)
+            if closed_early is not None:
+                closed_early()
         self._scope.__exit__(kind, error, traceback)
 
 

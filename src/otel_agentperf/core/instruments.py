@@ -72,6 +72,13 @@ SPECS: dict[str, Spec] = {
     ),
     semconv.GEN_AI_EXECUTE_TOOL_DURATION: _seconds("Duration of tool executions."),
     semconv.GEN_AI_INVOKE_AGENT_DURATION: _seconds("Duration of agent runs.", semconv.AGENT_BUCKETS),
+    semconv.GEN_AI_INVOKE_WORKFLOW_DURATION: _seconds("Duration of workflow runs.", semconv.AGENT_BUCKETS),
+    semconv.GEN_AI_INVOKE_AGENT_INFERENCE_CALLS: Spec(
+        "histogram", semconv.UNIT_INFERENCE_CALLS, "LLM calls per agent run.", semconv.CALL_COUNT_BUCKETS
+    ),
+    semconv.GEN_AI_INVOKE_AGENT_TOOL_CALLS: Spec(
+        "histogram", semconv.UNIT_TOOL_CALLS, "Tool calls per agent run.", semconv.CALL_COUNT_BUCKETS
+    ),
     semconv.MCP_CLIENT_OPERATION_DURATION: _seconds(
         "Duration of MCP requests as the client sees them.", semconv.MCP_BUCKETS
     ),

@@ -295,6 +295,7 @@ class LLMInvocation(Operation, LLMResult):
                 self.cache_read_tokens,
                 self.cache_write_tokens,
                 error is not None,
+                max(duration - self.backoff_time, 0.0),
                 0.0 if cost is None else cost.amount,
             )
         if self.first_chunk_time is not None:

@@ -1,5 +1,9 @@
 """The base of every otel_agentperf instrumentor: a dependency self-check, strict mode, and owned patching.
 
+Each instrumentor checks its library itself when ``instrument()`` runs, by hand or under ``opentelemetry-instrument``
+(whose loader skips the check for this distribution): a library that is not installed is skipped quietly (DEBUG), an
+installed version outside the supported range is skipped with one WARNING naming both versions.
+
 ``uninstrument()`` restores exactly what ``instrument()`` replaced: each patch remembers the original attribute and
 the wrapper it installed, and an attribute is put back only while it still holds that wrapper (someone who wrapped it
 after us keeps their wrapper, and a warning says that ours stays inside it).
@@ -42,12 +46,23 @@ class AgentPerfInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         """The instrumented library and the versions supported."""
         return self._dependencies
 
+    def _check_dependency_conflicts(self) -> None:
+        """No check before ``_instrument``: it checks the library itself, with a message of its own."""
+        return None
+
     def _instrument(self, **kwargs: Any) -> None:
         self._patches = []
         conflict = get_dependency_conflicts(list(self._dependencies))
         if conflict is not None:
-            # The auto-loader skips its own dependency check for this distribution: each instrumentor checks here.
-            _logger.debug("%s not enabled: %s", type(self).__name__, conflict)
+            if conflict.found is None:
+                _logger.debug("%s not enabled: %s", type(self).__name__, conflict)
+            else:
+                _logger.warning(
+                    "%s not enabled: %s is installed, but it supports %s",
+                    type(self).__name__,
+                    conflict.found,
+                    conflict.required,
+                )
             return
         strict = read_bool(env.OTEL_AGENTPERF_STRICT, "strict", kwargs.get("strict"), False)
         self._setup(ErrorReporter(strict), **kwargs)

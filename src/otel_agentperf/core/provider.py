@@ -48,6 +48,15 @@ STAINLESS_RETRY_SLEEPS: Final = ("SyncAPIClient._sleep_for_retry", "AsyncAPIClie
 STAINLESS_RESPONSE_HOOKS: Final = ("SyncAPIClient._process_response", "AsyncAPIClient._process_response")
 """Where a Stainless-style client turns every successful HTTP response (plain, streamed, raw) into its result;
 patched with ``core.llm_wrappers.sdk_response_wrappers`` so that the call reads the response's rate-limit headers."""
+STAINLESS_REQUESTS: Final = ("SyncAPIClient.request", "AsyncAPIClient.request")
+"""The client method every API call of a Stainless-style client goes through (``<package>._base_client``).
+
+A raw-response call (``with_raw_response``, ``with_streaming_response``) is traced there: the resource method those
+forms call is bound once per client, on first use, so a patch of the resource method may never see it.
+"""
+
+STAINLESS_RAW_HEADER: Final = "X-Stainless-Raw-Response"
+"""The request header a Stainless-style client sets on a raw-response call (``true``, ``raw`` or ``stream``)."""
 
 
 class LLMResult:

@@ -93,7 +93,7 @@ class RetryRecorder:
                     attributes[key] = value
         self._count.add(1, attributes)
         self._backoff.record(delay, attributes)
-        record_retry()
+        record_retry(delay)
         if span.is_recording():
             event: dict[str, AttributeValue] = {
                 semconv.AGENTPERF_RETRY_ATTEMPT: attempt,

@@ -36,6 +36,12 @@ class RunCounts:
     """USD of the LLM calls that could be priced."""
     rate_limit_wait: float = 0.0
     """Seconds waited before retrying responses refused by a rate limit (HTTP 429)."""
+    llm_time: float = 0.0
+    """Seconds in LLM calls, apart from the waits between their retries."""
+    tool_time: float = 0.0
+    """Seconds in tool executions."""
+    backoff_time: float = 0.0
+    """Seconds waited before retries (the SDKs' own, tenacity's, backoff's)."""
 
     def add(self, other: RunCounts) -> None:
         """Add ``other``'s counters to this one's."""
@@ -87,9 +93,10 @@ def record_llm_call(
     cache_read_tokens: int | None,
     cache_write_tokens: int | None,
     failed: bool,
+    seconds: float = 0.0,
     cost: float = 0.0,
 ) -> None:
-    """Count one LLM call and its cost in USD in ``tally`` (the run that was current when the call started)."""
+    """Count one LLM call of ``seconds`` (waits between retries excluded) and its USD cost in the run ``tally``."""
     if tally is None:
         return
     with tally.lock:
@@ -100,6 +107,7 @@ def record_llm_call(
         counts.cache_read_tokens += cache_read_tokens or 0
         counts.cache_write_tokens += cache_write_tokens or 0
         counts.errors += failed
+        counts.llm_time += seconds
         counts.cost += cost
 
 
@@ -111,17 +119,18 @@ def record_rate_limit_wait(seconds: float) -> None:
             tally.counts.rate_limit_wait += seconds
 
 
-def record_tool_call(failed: bool) -> None:
-    """Count one tool call in the current run."""
-    count_tool_call(_CURRENT.get(), failed)
+def record_tool_call(failed: bool, seconds: float = 0.0) -> None:
+    """Count one tool call, which took ``seconds``, in the current run."""
+    count_tool_call(_CURRENT.get(), failed, seconds)
 
 
-def count_tool_call(tally: RunTally | None, failed: bool) -> None:
-    """Count one tool call in ``tally`` (the run that was current when the tool started)."""
+def count_tool_call(tally: RunTally | None, failed: bool, seconds: float = 0.0) -> None:
+    """Count one tool call of ``seconds`` in ``tally`` (the run that was current when the tool started)."""
     if tally is not None:
         with tally.lock:
             tally.counts.tool_calls += 1
             tally.counts.errors += failed
+            tally.counts.tool_time += seconds
 
 
 def record_cache_lookup(hit: bool) -> None:
@@ -135,12 +144,13 @@ def record_cache_lookup(hit: bool) -> None:
                 tally.counts.cache_misses += 1
 
 
-def record_retry() -> None:
-    """Count one retry in the current run."""
+def record_retry(delay: float = 0.0) -> None:
+    """Count one retry, after a wait of ``delay`` seconds, in the current run."""
     tally = _CURRENT.get()
     if tally is not None:
         with tally.lock:
             tally.counts.retries += 1
+            tally.counts.backoff_time += delay
 
 
 def record_error() -> None:

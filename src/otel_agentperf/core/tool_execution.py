@@ -173,4 +173,4 @@ class ToolCall(Operation):
             if method is not None:
                 metric[semconv.MCP_METHOD_NAME] = method
             self._also_record.record(duration, metric)
-        count_tool_call(self._run, kind is not None)
+        count_tool_call(self._run, kind is not None, duration)

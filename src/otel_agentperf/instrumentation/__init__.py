@@ -6,10 +6,11 @@ The shared machinery (span lifecycle, content policy, instruments, run tally, pa
 ========================  ==============================================================  =====================
 entry point               instrumentor (``otel_agentperf.instrumentation.…``)             library
 ========================  ==============================================================  =====================
-agentperf_openai          ``openai.OpenAIInstrumentor``                                   openai >= 3.0
-agentperf_anthropic       ``anthropic.AnthropicInstrumentor``                             anthropic >= 2.0
+agentperf_openai          ``openai.OpenAIInstrumentor``                                   openai >= 2.0, < 4
+agentperf_anthropic       ``anthropic.AnthropicInstrumentor``                             anthropic >= 0.120, < 3
 agentperf_mcp             ``mcp.MCPInstrumentor``                                         mcp >= 2.0
-agentperf_langchain       ``langchain.LangChainToolsInstrumentor``                        langchain-core >= 0.3
+agentperf_langchain       ``langchain.LangChainToolsInstrumentor`` (tools, LangGraph)     langchain-core >= 0.3
+agentperf_openai_agents   ``openai_agents.OpenAIAgentsInstrumentor``                      openai-agents >= 0.3
 agentperf_cachetools      ``cachetools.CachetoolsInstrumentor``                           cachetools >= 5.0
 agentperf_redis           ``redis.RedisCacheInstrumentor``                                redis >= 5.0
 agentperf_diskcache       ``diskcache.DiskcacheInstrumentor``                             diskcache >= 5.0

@@ -1,4 +1,4 @@
-"""OpenTelemetry instrumentation for the anthropic SDK (>= 2): spans, GenAI metrics, prompt-cache tokens and retries.
+"""OpenTelemetry instrumentation for the anthropic SDK (0.120+, 1.x, 2.x): spans, GenAI metrics, cache tokens, retries.
 
 Usage
 -----
@@ -19,7 +19,8 @@ What is patched
 ---------------
 ``messages.create`` (sync and async, streamed or not), ``messages.parse()`` (structured outputs, sync and async,
 ``gen_ai.output.type=json``), ``messages.stream()`` (sync and async: the span starts when
-the ``with`` block is entered and ends when the stream is read to its end, closed, or left), and the clients'
+the ``with`` block is entered and ends when the stream is read to its end, closed, or left), the clients' ``request``
+(for the ``with_raw_response`` and ``with_streaming_response`` forms of ``messages.create``), and the clients'
 ``_sleep_for_retry``, which the SDK calls before each of its own retries.
 
 The SDK's own spans
@@ -38,9 +39,19 @@ from typing import Any
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import llm_wrappers, sdk_response_wrappers, stream_manager_wrappers
+from otel_agentperf.core.llm_wrappers import (
+    llm_wrappers,
+    raw_response_wrappers,
+    sdk_response_wrappers,
+    stream_manager_wrappers,
+)
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import STAINLESS_RESPONSE_HOOKS, STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.provider import (
+    STAINLESS_RAW_HEADER,
+    STAINLESS_REQUESTS,
+    STAINLESS_RESPONSE_HOOKS,
+    STAINLESS_RETRY_SLEEPS,
+)
 from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.instrumentation.anthropic.package import _instruments
 
@@ -63,16 +74,20 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
         tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
         telemetry = LLMTelemetry(tracer, instruments, settings, reporter)
         operation = Messages((anthropic.Stream, anthropic.AsyncStream))
-        sync_create, async_create = llm_wrappers(telemetry, operation)
+        sync_create, async_create = llm_wrappers(telemetry, operation, raw_header=STAINLESS_RAW_HEADER)
         for method in ("create", "parse"):
             self._patch(_MESSAGES, f"Messages.{method}", sync_create)
             self._patch(_MESSAGES, f"AsyncMessages.{method}", async_create)
         sync_stream, async_stream = stream_manager_wrappers(telemetry, operation)
         self._patch(_MESSAGES, "Messages.stream", sync_stream)
         self._patch(_MESSAGES, "AsyncMessages.stream", async_stream)
+        sync_request, async_request = raw_response_wrappers(telemetry, {"/v1/messages": (operation, None)})
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "anthropic", reporter)
-        for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
-            self._patch("anthropic._base_client", path, wrapper)
         sync_response, async_response = sdk_response_wrappers(reporter)
-        for path, wrapper in zip(STAINLESS_RESPONSE_HOOKS, (sync_response, async_response), strict=True):
-            self._patch("anthropic._base_client", path, wrapper)
+        for paths, wrappers in (
+            (STAINLESS_REQUESTS, (sync_request, async_request)),
+            (STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep)),
+            (STAINLESS_RESPONSE_HOOKS, (sync_response, async_response)),
+        ):
+            for path, wrapper in zip(paths, wrappers, strict=True):
+                self._patch("anthropic._base_client", path, wrapper)

@@ -1,3 +1,3 @@
 """The library and versions the Anthropic instrumentor supports."""
 
-_instruments = ("anthropic >= 2.0",)
+_instruments = ("anthropic >= 0.120, < 3",)

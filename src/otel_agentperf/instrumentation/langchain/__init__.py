@@ -1,4 +1,4 @@
-"""OpenTelemetry instrumentation for LangChain tools (langchain-core ``BaseTool``): one span per tool execution.
+"""OpenTelemetry instrumentation for LangChain tools (one span per execution) and LangGraph runs and nodes.
 
 Usage
 -----
@@ -22,21 +22,44 @@ unchanged and marks the span with its class. A ``ToolException`` or validation e
 (``handle_tool_error``, ``handle_validation_error``) returns normally, but LangChain marks the output's status as an
 error: that marks the span and metric with ``error.type=tool_error``, whether or not the call carried a tool-call id.
 
+LangGraph (when it is installed): each invocation of a compiled graph (``invoke``, ``ainvoke``, ``stream``,
+``astream``, ``batch``) is a run, as ``agent_run()`` makes: ``invoke_agent {name}`` for an agent graph (one with a
+``ToolNode``, or built by ``langgraph.prebuilt.create_react_agent`` or ``langchain.agents.create_agent``),
+``invoke_workflow {name}`` for any other, where the name is the ``run_name`` of the config, else the graph's; the run
+summary on its span, its duration metric, and ``gen_ai.conversation.id`` set to the config's ``thread_id``. Each
+node execution is a span ``node {name}`` (INTERNAL) with ``agentperf.node.name``, ``agentperf.node.step`` (LangGraph's
+step number) and ``agentperf.node.type`` (``tool`` when it executed tools, ``model`` when it called an LLM and no tool,
+else ``function``); the LLM and tool spans of the node, and a subgraph's run, nest under it. A streamed run ends
+however its consumer stops: ``agentperf.run.end`` ``completed``, ``closed`` (closed early), ``cancelled`` or
+``error``. An interrupt (``interrupt()``, ``interrupt_before``/``after``) ends the run as ``interrupted`` (not an
+error; the node that paused gets ``agentperf.node.interrupted``); resuming the thread (``Command(resume=...)`` or
+``None`` input with the same ``thread_id``) is a new run whose span links to the interrupted one
+(``agentperf.run.resumes``).
+
 What is patched
 ---------------
 ``BaseTool.run`` and ``BaseTool.arun``: ``invoke``, ``ainvoke``, agents and graphs call a tool through them, one call
 each, so every execution gives exactly one span, for tools defined before or after ``instrument()``. The module
 function ``_format_output``, which ``run`` and ``arun`` call with the output's status, tells a handled error from a
 success; where a LangChain version lacks it, a handled error is still seen on a ``ToolMessage`` (calls with an id).
+
+LangGraph, once ``langgraph.pregel.main`` is imported: ``Pregel.stream`` and ``Pregel.astream`` (every invocation goes
+through them), and the task runners ``run_with_retry`` / ``arun_with_retry`` as ``langgraph.pregel._runner`` calls
+them (every node execution, with its retries). No LangChain callback handler is added: an async chain's end callback
+runs shielded in a task of its own, so a handler could not take a node's span off the context, and nothing has to run
+per token or per callback event.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
+import wrapt
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Tracer
 
 from otel_agentperf import semconv
 from otel_agentperf.core.content import ContentPolicy
@@ -48,16 +71,21 @@ from otel_agentperf.instrumentation.langchain.package import _instruments
 
 __all__ = ["LangChainToolsInstrumentor"]
 
+_logger = logging.getLogger(__name__)
 _BASE_TOOL = "langchain_core.tools.base"
+_PREGEL = "langgraph.pregel.main"
+_RUNNER = "langgraph.pregel._runner"  # calls the task runners by their module-global names
+_RUNNER = "langgraph.pregel._runner"  # calls the task runners by their module-global names
 _STATUS_POSITION = 4  # _format_output(content, artifact, tool_call_id, name, status)
 
 _current_call: ContextVar[ToolCall | None] = ContextVar("agentperf_langchain_tool_call", default=None)
 
 
 class LangChainToolsInstrumentor(AgentPerfInstrumentor):
-    """Traces every execution of a LangChain tool."""
+    """Traces every execution of a LangChain tool, and LangGraph runs and nodes."""
 
     _dependencies = _instruments
+    _graphs_generation: object | None = None
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
         tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
@@ -66,6 +94,33 @@ class LangChainToolsInstrumentor(AgentPerfInstrumentor):
         self._patch(_BASE_TOOL, "BaseTool.run", sync_wrapper)
         self._patch(_BASE_TOOL, "BaseTool.arun", async_wrapper)
         self._patch(_BASE_TOOL, "_format_output", _format_output_wrapper(reporter))
+        # LangGraph is patched when it is imported (now, if it already is): a process that has it installed but does
+        # not use it does not pay for importing it.
+        generation = self._graphs_generation = object()
+
+        def on_import(module: Any) -> None:
+            if self._graphs_generation is generation:
+                self._setup_graphs(tracer, reporter, kwargs)
+
+        wrapt.register_post_import_hook(on_import, _PREGEL)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._graphs_generation = None
+        super()._uninstrument(**kwargs)
+
+    def _setup_graphs(self, tracer: Tracer, reporter: ErrorReporter, kwargs: dict[str, Any]) -> None:
+        try:
+            from otel_agentperf.instrumentation.langchain import _graphs  # noqa: PLC0415 - needs langgraph
+        except ImportError as error:  # a langgraph without the parts traced here
+            _logger.debug("LangGraph runs not traced: %s", error)
+            return
+        runs = _graphs.GraphRuns(reporter, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        sync_stream, async_stream = _graphs.stream_wrappers(runs)
+        self._patch(_PREGEL, "Pregel.stream", sync_stream)
+        self._patch(_PREGEL, "Pregel.astream", async_stream)
+        sync_node, async_node = _graphs.NodeSpans(tracer, reporter).wrappers()
+        self._patch(_RUNNER, "run_with_retry", sync_node)
+        self._patch(_RUNNER, "arun_with_retry", async_node)
 
 
 def _start(telemetry: ToolTelemetry, tool: Any, args: Any, kwargs: Any) -> ToolCall | None:

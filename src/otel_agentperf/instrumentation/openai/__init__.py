@@ -1,4 +1,4 @@
-"""OpenTelemetry instrumentation for the openai SDK (>= 3): spans, GenAI metrics, prompt-cache tokens and retries.
+"""OpenTelemetry instrumentation for the openai SDK (2.x, 3.x): spans, GenAI metrics, prompt-cache tokens, retries.
 
 Usage
 -----
@@ -24,12 +24,13 @@ Configuration (keyword argument, environment variable, default)
 
 What is patched
 ---------------
-``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources (so also
-their ``with_raw_response`` forms, whose responses pass through untouched), ``chat.completions.parse`` and
-``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), and the clients' ``_sleep_for_retry``, which
-the SDK calls before each of its own retries. ``chat.completions.stream()`` and ``responses.stream()`` send their
-request through ``create(stream=True)`` and are traced with it; their helpers' ``close()`` (called on leaving the
-``with``) is wrapped too, to end the span as ``closed`` there.
+``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources,
+``chat.completions.parse`` and ``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), the clients'
+``request`` (for the ``with_raw_response`` and ``with_streaming_response`` forms of those methods, which record the
+same telemetry; their raw responses are parsed once, by the SDK's own cached ``parse()``), and the clients'
+``_sleep_for_retry``, which the SDK calls before each of its own retries. ``chat.completions.stream()`` and
+``responses.stream()`` send their request through ``create(stream=True)`` and are traced with it; their helpers'
+``close()`` (called on leaving the ``with``) is wrapped too, to end the span as ``closed`` there.
 The openai SDK emits no spans of its own, so each call shows up once.
 
 Telemetry
@@ -49,9 +50,14 @@ from otel_agentperf import environment_variables as env
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import llm_wrappers, sdk_response_wrappers
+from otel_agentperf.core.llm_wrappers import Route, llm_wrappers, raw_response_wrappers, sdk_response_wrappers
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import STAINLESS_RESPONSE_HOOKS, STAINLESS_RETRY_SLEEPS
+from otel_agentperf.core.provider import (
+    STAINLESS_RAW_HEADER,
+    STAINLESS_REQUESTS,
+    STAINLESS_RESPONSE_HOOKS,
+    STAINLESS_RETRY_SLEEPS,
+)
 from otel_agentperf.core.retries import sdk_sleep_wrappers
 from otel_agentperf.core.settings import read_bool
 from otel_agentperf.core.streams import helper_close_wrappers
@@ -94,8 +100,10 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
             ("responses", "Responses", "AsyncResponses", Responses(streams), None),
             ("embeddings", "Embeddings", "AsyncEmbeddings", Embeddings(streams), None),
         )
+        routes: dict[str, Route] = {}
         for module, sync_class, async_class, operation, prepare in targets:
-            sync_wrapper, async_wrapper = llm_wrappers(telemetry, operation, prepare)
+            routes["/" + module.replace(".", "/")] = (operation, prepare)
+            sync_wrapper, async_wrapper = llm_wrappers(telemetry, operation, prepare, STAINLESS_RAW_HEADER)
             for method in ("create", "parse") if module != "embeddings" else ("create",):
                 self._patch(f"{_RESOURCES}.{module}", f"{sync_class}.{method}", sync_wrapper)
                 self._patch(f"{_RESOURCES}.{module}", f"{async_class}.{method}", async_wrapper)
@@ -104,12 +112,16 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
         for module, helper in helpers:
             self._patch(f"openai.lib.streaming.{module}", f"{helper}.close", sync_close)
             self._patch(f"openai.lib.streaming.{module}", f"Async{helper}.close", async_close)
+        sync_request, async_request = raw_response_wrappers(telemetry, routes)
         sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
-        for path, wrapper in zip(STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep), strict=True):
-            self._patch("openai._base_client", path, wrapper)
         sync_response, async_response = sdk_response_wrappers(reporter)
-        for path, wrapper in zip(STAINLESS_RESPONSE_HOOKS, (sync_response, async_response), strict=True):
-            self._patch("openai._base_client", path, wrapper)
+        for paths, wrappers in (
+            (STAINLESS_REQUESTS, (sync_request, async_request)),
+            (STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep)),
+            (STAINLESS_RESPONSE_HOOKS, (sync_response, async_response)),
+        ):
+            for path, wrapper in zip(paths, wrappers, strict=True):
+                self._patch("openai._base_client", path, wrapper)
 
 
 def _add_include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:

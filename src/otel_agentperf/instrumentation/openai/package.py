@@ -1,3 +1,3 @@
 """The library and versions the OpenAI instrumentor supports."""
 
-_instruments = ("openai >= 3.0",)
+_instruments = ("openai >= 2.0, < 4",)
