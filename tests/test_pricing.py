@@ -221,3 +221,9 @@ def test_cost_instruments_count_usd_and_cache_savings():
     [savings] = points(reader, semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS)
     assert (cost.value, dict(cost.attributes)) == (0.75, attributes)
     assert (savings.value, dict(savings.attributes)) == (0.125, attributes)
+
+
+def test_counts_that_contradict_each_other_give_no_cost(table):
+    """More cached tokens than input tokens (a malformed response) is never priced as a negative amount."""
+    assert table.cost("openai", "gpt-4o-mini", input_tokens=10, output_tokens=1, cache_read_tokens=20) is None
+    assert table.cost("openai", "gpt-4o-mini", input_tokens=30, output_tokens=1, cache_read_tokens=20) is not None

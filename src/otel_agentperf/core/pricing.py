@@ -154,6 +154,8 @@ class PriceTable:
         if input_includes_cache is None:
             input_includes_cache = INPUT_INCLUDES_CACHE.get(provider, True)
         uncached = input_tokens - cache_read_tokens - cache_write_tokens if input_includes_cache else input_tokens
+        if min(uncached, output_tokens, cache_read_tokens, cache_write_tokens) < 0:
+            return None  # counts that contradict each other (more cached tokens than input ones): no guess
         if (cache_read_tokens and price.cache_read is None) or (cache_write_tokens and price.cache_write is None):
             return None
         amount = uncached * price.input + output_tokens * price.output
