@@ -77,6 +77,7 @@ sdk-majors: $(foreach major,$(SDK_MAJORS),.venv-sdk/$(major)/.installed-stamp)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/provider_overhead.py
 
 # Regenerate docs/agent-trace-phoenix.png: the demo's trace in Phoenix, shot with headless Chromium.
 screenshot: $(STAMP) $(BACKENDS_STAMP)

@@ -30,6 +30,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
         "OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE",
         "OTEL_AGENTPERF_PRICES",
+        "OTEL_AGENTPERF_OPENAI_PROVIDER_NAME",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -6,20 +6,58 @@ A new provider adds a driver to ``DRIVERS``: how to build its real SDK client on
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anthropic
+import boto3
 import openai
+import pytest
+from botocore.config import Config as BotocoreConfig
+from google import genai
+from google.genai import types as genai_types
 
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
+from otel_agentperf.instrumentation.bedrock import BedrockInstrumentor
+from otel_agentperf.instrumentation.google_genai import GoogleGenAIInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
-from tests.helpers import ANTHROPIC_HTTP, OPENAI_HTTP, fake_handler
+from tests.helpers import ANTHROPIC_HTTP, OPENAI_HTTP, fake_handler, free_port, shared_fake_llm_url
 
 API_KEY = "sk-conformance-secret-0123456789"
 PROMPT = "Which city hosts the 2031 conference? " * 20
 Handler = Callable[[Any], Any]
+
+
+class ConformanceDriver(Protocol):
+    """What the conformance suite needs of a provider: its real SDK client on the fake service, and one call."""
+
+    id: str
+    instrumentor: type
+    provider: str
+    model: str
+    operation: str
+    server_address: str
+    server_error: str
+    """The class name of the SDK's error for a 500 that never clears."""
+    connection_error: str
+    retry_source: str
+
+    @property
+    def span_name(self) -> str: ...
+
+    def usage(self, response: Any) -> tuple[int, int]:
+        """(input tokens as the conventions count them, output tokens) of a complete response."""
+
+    def new_client(self, retries: int = 0, *, asynchronous: bool = False) -> Any:
+        """A client on the fake service that retries ``retries`` times."""
+
+    def refused_client(self) -> Any:
+        """A client whose connections are refused, without retries."""
+
+    def invoke(self, client: Any, *, stream: bool = False, fault: str | None = None) -> Any:
+        """One call of the driver's API, asking the fake for ``fault`` (``x-fake-fault``) if given."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +89,29 @@ class LLMDriver:
 
     def call(self, client: Any, *, stream: bool = False, **kwargs: Any) -> Any:
         return self.method(client)(**self.call_kwargs(stream), **kwargs)
+
+    # --- the conformance suite's interface (see ConformanceDriver) ----------------------------------------------
+    operation = "chat"
+    server_address = "llm.test"
+    server_error = "InternalServerError"
+    connection_error = "APIConnectionError"
+
+    @property
+    def retry_source(self) -> str:
+        return self.provider
+
+    def new_client(self, retries: int = 0, *, asynchronous: bool = False) -> Any:
+        return (self.async_client if asynchronous else self.client)(max_retries=retries)
+
+    def refused_client(self) -> Any:
+        def refuse(request: Any) -> Any:
+            raise self.http.ConnectError("refused", request=request)
+
+        return self.client(fake_handler(refuse), max_retries=0)
+
+    def invoke(self, client: Any, *, stream: bool = False, fault: str | None = None) -> Any:
+        headers = {"extra_headers": {"x-fake-fault": fault}} if fault else {}
+        return self.call(client, stream=stream, **headers)
 
 
 class _OpenAISDK:
@@ -125,3 +186,107 @@ DRIVERS = [
         http=ANTHROPIC_HTTP,
     ),
 ]
+
+
+class GoogleGenAIDriver:
+    """google-genai's ``models.generate_content`` (``generate_content_stream`` when streamed) on the fake service."""
+
+    id = "google-genai"
+    instrumentor = GoogleGenAIInstrumentor
+    provider = "gcp.gemini"
+    model = "gemini-2.5-flash"
+    operation = "generate_content"
+    server_address = "127.0.0.1"
+    server_error = "ServerError"
+    connection_error = "ConnectError"
+    retry_source = "google_genai"
+    span_name = f"generate_content {model}"
+
+    def __init__(self) -> None:
+        self._clients: list[genai.Client] = []  # a genai.Client closes its HTTP client when collected
+
+    @staticmethod
+    def usage(response: Any) -> tuple[int, int]:
+        usage = response.usage_metadata
+        return usage.prompt_token_count, usage.candidates_token_count + (usage.thoughts_token_count or 0)
+
+    def new_client(self, retries: int = 0, *, asynchronous: bool = False, base_url: str | None = None) -> Any:
+        retry = genai_types.HttpRetryOptions(attempts=retries + 1, initial_delay=0.01, max_delay=0.02, jitter=0)
+        options = genai_types.HttpOptions(base_url=base_url or shared_fake_llm_url(), retry_options=retry)
+        client = genai.Client(api_key=API_KEY, http_options=options)
+        del self._clients[:-32]
+        self._clients.append(client)
+        return client.aio if asynchronous else client
+
+    def refused_client(self) -> Any:
+        return self.new_client(base_url=f"http://127.0.0.1:{free_port()}")
+
+    def invoke(self, client: Any, *, stream: bool = False, fault: str | None = None) -> Any:
+        config = None
+        if fault:  # the fake counts attempts per header value: each call gets its own
+            value = fault if fault == "malformed" else f"{fault}:{uuid.uuid4().hex}"
+            options = genai_types.HttpOptions(headers={"x-fake-fault": value})
+            config = genai_types.GenerateContentConfig(http_options=options)
+        method = client.models.generate_content_stream if stream else client.models.generate_content
+        return method(model=self.model, contents=PROMPT, config=config)
+
+
+class BedrockDriver:
+    """boto3 ``bedrock-runtime`` ``converse`` (``converse_stream``, whose event stream it returns) on the fake.
+
+    botocore keeps a body it cannot parse out of a Converse result without raising: a malformed call is made streamed
+    and read, where botocore checks every frame.
+    """
+
+    id = "bedrock-converse"
+    instrumentor = BedrockInstrumentor
+    provider = "aws.bedrock"
+    model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    operation = "chat"
+    server_address = "127.0.0.1"
+    server_error = "InternalServerException"
+    connection_error = "EndpointConnectionError"
+    retry_source = "botocore"
+    span_name = f"chat {model}"
+
+    @staticmethod
+    def usage(response: Any) -> tuple[int, int]:
+        usage = response["usage"]
+        cached = usage.get("cacheReadInputTokens", 0) + usage.get("cacheWriteInputTokens", 0)
+        return usage["inputTokens"] + cached, usage["outputTokens"]
+
+    def new_client(self, retries: int = 0, *, asynchronous: bool = False, endpoint_url: str | None = None) -> Any:
+        if asynchronous:
+            pytest.skip("boto3 has no async client (aiobotocore is not instrumented)")
+        return boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=endpoint_url or shared_fake_llm_url(),
+            aws_access_key_id="AKIDFAKEFAKEFAKE",
+            aws_secret_access_key=API_KEY,
+            config=BotocoreConfig(retries={"mode": "standard", "total_max_attempts": retries + 1}),
+        )
+
+    def refused_client(self) -> Any:
+        return self.new_client(endpoint_url=f"http://127.0.0.1:{free_port()}")
+
+    def invoke(self, client: Any, *, stream: bool = False, fault: str | None = None) -> Any:
+        if fault:
+            events = client.meta.events
+            events.register_first("before-sign.bedrock-runtime.*", _header_adder(fault), unique_id="fault")
+        messages = [{"role": "user", "content": [{"text": PROMPT}]}]
+        if fault == "malformed":
+            return list(client.converse_stream(modelId=self.model, messages=messages)["stream"])
+        if stream:
+            return client.converse_stream(modelId=self.model, messages=messages)["stream"]
+        return client.converse(modelId=self.model, messages=messages)
+
+
+def _header_adder(fault: str) -> Callable[..., None]:
+    def add(request: Any, **_: Any) -> None:
+        request.headers["x-fake-fault"] = fault
+
+    return add
+
+
+CONFORMANCE_DRIVERS: list[ConformanceDriver] = [*DRIVERS, GoogleGenAIDriver(), BedrockDriver()]

@@ -10,12 +10,14 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from tests.anthropic_tests.cases import ANTHROPIC_CASE
+from tests.bedrock_tests.cases import BEDROCK_CASE
 from tests.contract import ContractCase, recorded
+from tests.google_genai_tests.cases import GOOGLE_GENAI_CASE
 from tests.helpers import metrics_by_name
 from tests.library_cases import LIBRARY_CASES
 from tests.openai_tests.cases import OPENAI_CASE
 
-CASES = [OPENAI_CASE, ANTHROPIC_CASE, *LIBRARY_CASES]
+CASES = [OPENAI_CASE, ANTHROPIC_CASE, GOOGLE_GENAI_CASE, BEDROCK_CASE, *LIBRARY_CASES]
 
 
 @pytest.fixture(params=CASES, ids=[case.id for case in CASES])

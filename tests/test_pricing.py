@@ -85,6 +85,8 @@ def test_span_counts_that_include_the_cache_give_the_same_cost(table):
         ("anthropic", "claude-opus-4-1-20250805", 15.0),
         ("anthropic", "claude-3-5-haiku-20241022", 0.8),
         ("gcp.gemini", "models/gemini-2.5-flash", 0.3),
+        ("gcp.gemini", "gemini-2.5-flash-001", 0.3),  # a versioned model (Vertex AI's names)
+        ("openai", "gpt-4o-mini-0718", 0.15),  # a month-day snapshot
         ("aws.bedrock", "us.anthropic.claude-3-7-sonnet-20250219-v1:0", 3.0),
         ("aws.bedrock", "global.anthropic.claude-opus-4-20250514-v1:0", 15.0),
         ("aws.bedrock", "anthropic.claude-3-haiku-20240307-v1:0", 0.25),

@@ -154,3 +154,52 @@ def test_uninstrument_stops_observations(instrument, metric_reader):
     instrumentor.uninstrument()
     assert len(gc.callbacks) == hooks - 1
     assert not points(metric_reader, "process.memory.usage")
+
+
+def test_peak_memory_is_never_below_current_memory(instrument, metric_reader, monkeypatch):
+    """The kernel's peak (getrusage) may lag the current RSS: the peak reported is at least the usage read with it."""
+    import otel_agentperf.instrumentation.resource_usage as resource_usage
+
+    monkeypatch.setattr(resource_usage, "peak_rss", lambda: 4096)  # a peak counter that has not caught up yet
+    instrument(ResourceUsageInstrumentor)
+    for _ in range(3):
+        metrics = metrics_by_name(metric_reader)  # one export
+        (usage,) = metrics["process.memory.usage"].data.data_points
+        (peak,) = metrics["agentperf.process.memory.peak"].data.data_points
+        assert peak.value >= usage.value
+        time.sleep(0.06)
+
+
+def test_cpu_utilization_is_reported_from_the_first_collection(instrument, metric_reader):
+    """The first collection reports utilization measured since instrument(), not nothing."""
+    instrument(ResourceUsageInstrumentor)
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        sum(range(1000))
+    utilization = points(metric_reader, "process.cpu.utilization")
+    assert {point.attributes["cpu.mode"] for point in utilization} == {"user", "system"}
+    assert 0 < sum(point.value for point in utilization) <= 1
+
+
+def test_reinstrumenting_on_the_same_meter_provider_reports_live_values(instrument, metric_reader):
+    """After uninstrument() then instrument(), every observable instrument reports again, with current values."""
+    first = instrument(ResourceUsageInstrumentor, preset="full")
+    before = set(metrics_by_name(metric_reader))
+    first.uninstrument()
+    instrument(ResourceUsageInstrumentor, preset="full")
+    pause_before = _value(metric_reader, "agentperf.cpython.gc.pause.time")
+    threads_before = _value(metric_reader, "process.thread.count")
+    for _ in range(20):
+        gc.collect()
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    time.sleep(0.06)
+    try:
+        names = set(metrics_by_name(metric_reader))
+        assert _value(metric_reader, "agentperf.cpython.gc.pause.time") > pause_before
+        assert _value(metric_reader, "process.thread.count") == threads_before + 1
+    finally:
+        stop.set()
+        thread.join()
+    assert before <= names

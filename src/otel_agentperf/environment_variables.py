@@ -90,3 +90,13 @@ rows add models to the bundled table or replace rows of it. Unlike other variabl
 valid table raises ``ConfigurationError`` at setup: costs must not silently fall back to other prices.
 Keyword argument: ``prices``.
 """
+
+OTEL_AGENTPERF_OPENAI_PROVIDER_NAME: Final = "OTEL_AGENTPERF_OPENAI_PROVIDER_NAME"
+"""
+.. envvar:: OTEL_AGENTPERF_OPENAI_PROVIDER_NAME
+
+OpenAI instrumentor: ``gen_ai.provider.name`` of calls to a server that is not a known hosted service (a local vLLM,
+Ollama, LM Studio, llama.cpp or TGI server, a proxy): for example ``vllm`` or ``ollama``. Known services (OpenAI,
+Azure OpenAI, Groq, DeepSeek, Mistral, xAI, Perplexity, Gemini, OpenRouter, Together, Fireworks) keep their own
+names. Default ``openai``. Keyword argument: ``provider_name``.
+"""

@@ -265,7 +265,7 @@ class AgentRun(Operation):
         if kind is not None:
             metric_attributes[semconv.ERROR_TYPE] = kind
         _, instruments = scope(self._tracer_provider, self._meter_provider, __name__)
-        instruments.histogram(self.duration_metric).record(duration, metric_attributes)
+        instruments.histogram(self.duration_metric).record(duration, metric_attributes, self.metric_context())
         self._record_counts(instruments, metric_attributes)
         if self._on_end is not None:
             try:

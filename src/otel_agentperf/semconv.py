@@ -49,8 +49,8 @@ GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = _gen_ai.GEN_AI_RESPONSE_TIME_TO_FIR
 GEN_AI_USAGE_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_INPUT_TOKENS
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
-GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
-"""Draft name of the released ``gen_ai.usage.cache_creation.input_tokens``; the one newer SDKs emit."""
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+"""Input tokens written to the provider's prompt cache (the conventions' name; the metric keeps the draft's)."""
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = _gen_ai.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
 GEN_AI_TOKEN_TYPE: Final = _gen_ai.GEN_AI_TOKEN_TYPE
@@ -128,6 +128,17 @@ ERROR_TYPE_TOOL_ERROR: Final = "tool_error"
 CONTENT_EVENT_NAME: Final = "gen_ai.client.inference.operation.details"
 """Span event that carries captured content in the ``EVENT_ONLY`` and ``SPAN_AND_EVENT`` modes."""
 
+# --- gen_ai.provider.name values (the conventions' well-known names) ------------------------------------------------
+PROVIDER_GCP_GEMINI: Final = _gen_ai.GenAiProviderNameValues.GCP_GEMINI.value
+PROVIDER_GCP_VERTEX_AI: Final = _gen_ai.GenAiProviderNameValues.GCP_VERTEX_AI.value
+PROVIDER_AWS_BEDROCK: Final = _gen_ai.GenAiProviderNameValues.AWS_BEDROCK.value
+PROVIDER_AZURE_AI_OPENAI: Final = _gen_ai.GenAiProviderNameValues.AZURE_AI_OPENAI.value
+PROVIDER_GROQ: Final = _gen_ai.GenAiProviderNameValues.GROQ.value
+PROVIDER_DEEPSEEK: Final = _gen_ai.GenAiProviderNameValues.DEEPSEEK.value
+PROVIDER_MISTRAL_AI: Final = _gen_ai.GenAiProviderNameValues.MISTRAL_AI.value
+PROVIDER_X_AI: Final = _gen_ai.GenAiProviderNameValues.X_AI.value
+PROVIDER_PERPLEXITY: Final = _gen_ai.GenAiProviderNameValues.PERPLEXITY.value
+
 # --- agentperf attributes (no convention covers these) -------------------------------------------------------------
 AGENTPERF_RUN_RESUMES: Final = "agentperf.run.resumes"
 """Link attribute (true) on the link from a resumed run to the run that was interrupted."""
@@ -148,7 +159,7 @@ NODE_TYPE_TOOL: Final = "tool"
 NODE_TYPE_MODEL: Final = "model"
 NODE_TYPE_FUNCTION: Final = "function"
 AGENTPERF_RETRY_COUNT: Final = "agentperf.retry.count"
-"""Span attribute: how many times the client retried this operation (absent when it never did)."""
+"""Span attribute: retries made while this span was current, by any source (absent when there were none)."""
 AGENTPERF_RETRY_BACKOFF_TIME: Final = "agentperf.retry.backoff_time"
 """Span attribute: seconds this operation spent waiting between retries, apart from time spent in requests."""
 AGENTPERF_RETRY_ATTEMPT: Final = "agentperf.retry.attempt"
@@ -157,6 +168,9 @@ AGENTPERF_RETRY_DELAY: Final = "agentperf.retry.delay"
 """Retry event attribute: seconds waited before this retry."""
 AGENTPERF_RETRY_SOURCE: Final = "agentperf.retry.source"
 """Retry metric attribute: what retried (``openai`` for the openai SDK's own retry loop, ``tenacity``, ...)."""
+AGENTPERF_USAGE_TOOL_USE_PROMPT_TOKENS: Final = "agentperf.usage.tool_use_prompt_tokens"
+"""Span attribute (Google Gen AI): prompt tokens of built-in tool results (Google Search, code execution), also
+counted in ``gen_ai.usage.input_tokens``."""
 AGENTPERF_RETRY_EVENT: Final = "agentperf.retry"
 """Span event recorded for each retry."""
 AGENTPERF_STREAM_CHUNKS: Final = "agentperf.stream.chunk_count"
@@ -220,6 +234,10 @@ RETRY_ERROR_RESULT: Final = "result"
 """``error.type`` of a retry made because of the returned value (a predicate), not an exception."""
 RETRY_SOURCE_TENACITY: Final = "tenacity"
 RETRY_SOURCE_BACKOFF: Final = "backoff"
+RETRY_SOURCE_GOOGLE_GENAI: Final = "google_genai"
+"""The Google Gen AI SDK's own retries (``HttpRetryOptions``)."""
+RETRY_SOURCE_BOTOCORE: Final = "botocore"
+"""botocore's own retries (legacy, standard and adaptive modes)."""
 UNIT_REQUESTS: Final = "{request}"
 CACHE_LOOKUP_BUCKETS: Final = (
     0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,

@@ -22,6 +22,10 @@ unchanged). Its duration goes to ``gen_ai.execute_tool.duration``, and the curre
 is called), as JSON whose texts are cut to ``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``.
 Decorated generators are timed over their whole iteration; their items are not recorded, and a consumer that stops
 early ends the call normally.
+
+``@tool`` goes right above the function, below a framework's own tool decorator (the OpenAI Agents SDK's
+``@function_tool``, LangChain's ``@tool``), which returns a tool object rather than a function: ``@tool`` above such a
+decorator raises a ``TypeError`` that says so, when the module is imported.
 """
 
 from __future__ import annotations
@@ -110,6 +114,7 @@ def tool(
         raise ConfigurationError(f"Expected the tool name to be a non-empty string, got {name!r}")
 
     def decorator(wrapped: _F) -> _F:
+        _check_decoratable(wrapped)
         tool_name = name or getattr(wrapped, "__name__", None) or repr(wrapped)
         doc = description or (inspect.getdoc(wrapped) or "").split("\n", 1)[0] or None
         signature = _signature(wrapped)
@@ -123,7 +128,18 @@ def tool(
 
         return decorate(wrapped, open_scope, keep_result=returns_value)
 
-    return decorator(function) if callable(function) else decorator
+    return decorator if function is None else decorator(function)
+
+
+def _check_decoratable(target: object) -> None:
+    """Raise a ``TypeError`` for what ``@tool`` cannot wrap: a framework's tool object, or anything not callable."""
+    kind = type(target).__qualname__
+    if hasattr(target, "on_invoke_tool") or hasattr(target, "ainvoke") or not callable(target):
+        raise TypeError(
+            f"@tool decorates a function, but got a {kind} object: a framework's tool decorator (such as the OpenAI "
+            "Agents SDK's @function_tool or LangChain's @tool) returns an object, not a function. Put @tool below it, "
+            "right above the function:\n\n    @function_tool\n    @tool\n    def my_tool(...): ..."
+        )
 
 
 def _signature(function: Callable[..., Any]) -> inspect.Signature | None:

@@ -58,7 +58,7 @@ def test_input_tokens_include_cache_reads_and_writes(instrumented, span_exporter
     total = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
     assert span.attributes["gen_ai.usage.input_tokens"] == total
     assert span.attributes["gen_ai.usage.cache_read.input_tokens"] == usage.cache_read_input_tokens
-    assert span.attributes["gen_ai.usage.cache_write.input_tokens"] == usage.cache_creation_input_tokens
+    assert span.attributes["gen_ai.usage.cache_creation.input_tokens"] == usage.cache_creation_input_tokens
     assert span.attributes["gen_ai.response.finish_reasons"] == ("end_turn",)
     assert span.attributes["gen_ai.request.stop_sequences"] == ("###",)
     assert span.attributes["gen_ai.request.max_tokens"] == 256

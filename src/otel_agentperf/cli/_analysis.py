@@ -47,6 +47,7 @@ SPAN_KEYS = frozenset(
         "gen_ai.usage.input_tokens",
         "gen_ai.usage.output_tokens",
         "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_creation.input_tokens",
         "gen_ai.usage.cache_write.input_tokens",
         "gen_ai.response.time_to_first_chunk",
         "gen_ai.tool.name",
@@ -250,7 +251,10 @@ class _Builder:
         stats.input_tokens += input_tokens
         stats.output_tokens += int(output_tokens or 0)
         stats.cache_read_tokens += int(attributes.get("gen_ai.usage.cache_read.input_tokens") or 0)
-        stats.cache_write_tokens += int(attributes.get("gen_ai.usage.cache_write.input_tokens") or 0)
+        written = attributes.get("gen_ai.usage.cache_creation.input_tokens")
+        if written is None:  # the name recordings made before the conventions' name was adopted carry
+            written = attributes.get("gen_ai.usage.cache_write.input_tokens")
+        stats.cache_write_tokens += int(written or 0)
         stats.retries += int(attributes.get("agentperf.retry.count") or 0)
         cost = _cost(attributes)
         if cost is not None:

@@ -24,16 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.metrics import (
-    CallbackOptions,
-    Counter,
-    Histogram,
-    Meter,
-    MeterProvider,
-    Observation,
-    _Gauge,
-    get_meter,
-)
+from opentelemetry.context import Context
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, MeterProvider, Observation, get_meter
 from opentelemetry.trace import Tracer, TracerProvider, get_tracer
 
 from otel_agentperf import semconv
@@ -47,7 +39,7 @@ class Spec:
     """How one synchronous instrument is made."""
 
     kind: str
-    """``histogram``, ``counter`` or ``gauge``."""
+    """``histogram`` or ``counter``."""
     unit: str
     description: str
     buckets: tuple[float, ...] | None = None
@@ -86,11 +78,6 @@ SPECS: dict[str, Spec] = {
     semconv.AGENTPERF_RETRY_BACKOFF_DURATION: _seconds("Time waited before each retry."),
     semconv.AGENTPERF_CACHE_REQUESTS: Spec("counter", semconv.UNIT_REQUESTS, "Cache lookups, by result."),
     semconv.AGENTPERF_CACHE_LOOKUP_DURATION: _seconds("Duration of cache lookups.", semconv.CACHE_LOOKUP_BUCKETS),
-    semconv.AGENTPERF_RATE_LIMIT_HEADROOM: Spec(
-        "gauge",
-        semconv.UNIT_RATIO,
-        "Share of the provider's rate limit left after the last response (remaining / limit).",
-    ),
     semconv.AGENTPERF_RATE_LIMIT_REJECTIONS: Spec(
         "counter", semconv.UNIT_RESPONSES, "Responses refused by the provider's rate limit (HTTP 429)."
     ),
@@ -141,10 +128,6 @@ class Instruments:
         """The counter ``name`` of :data:`SPECS`."""
         return self._get(name)  # type: ignore[no-any-return]
 
-    def gauge(self, name: str) -> _Gauge:
-        """The (synchronous) gauge ``name`` of :data:`SPECS`."""
-        return self._get(name)  # type: ignore[no-any-return]
-
     def observe(self, kind: str, name: str, unit: str, description: str, reader: Reader) -> Observed:
         """Observe ``name`` with ``reader`` (replacing the reader of an earlier registration); returns its slot.
 
@@ -189,8 +172,6 @@ class Instruments:
 def _create(meter: Meter, name: str, spec: Spec) -> Any:
     if spec.kind == "counter":
         return meter.create_counter(name, unit=spec.unit, description=spec.description)
-    if spec.kind == "gauge":
-        return meter.create_gauge(name, unit=spec.unit, description=spec.description)
     return meter.create_histogram(
         name, unit=spec.unit, description=spec.description, explicit_bucket_boundaries_advisory=spec.buckets
     )
@@ -206,33 +187,38 @@ class DeferredPoints:
     __slots__ = ("_batches", "_pending", "_dropped", "_lock")
 
     def __init__(self) -> None:
-        self._batches: deque[tuple[Histogram, array[float], dict[str, Any]]] = deque()
+        self._batches: deque[tuple[Histogram, array[float], dict[str, Any], Context | None]] = deque()
         self._pending = 0
         self._dropped = 0
         self._lock = threading.Lock()
 
-    def add(self, histogram: Histogram, values: array[float], attributes: dict[str, Any]) -> None:
-        """Queue ``values`` (owned by the queue from now on) for ``histogram``; drop them if the queue is full."""
+    def add(
+        self, histogram: Histogram, values: array[float], attributes: dict[str, Any], context: Context | None = None
+    ) -> None:
+        """Queue ``values`` (owned by the queue from now on) for ``histogram``; drop them if the queue is full.
+
+        ``context`` is the one they are recorded in (the span their exemplars link to).
+        """
         with self._lock:
             if self._pending + len(values) > MAX_DEFERRED_POINTS:
                 self._dropped += len(values)
                 return
             self._pending += len(values)
-        self._batches.append((histogram, values, attributes))
+        self._batches.append((histogram, values, attributes, context))
 
     def drain(self, options: CallbackOptions) -> Iterable[Observation]:
         """Record every queued point; observe the number of points dropped so far, once there are any."""
         batches = self._batches
         while batches:
             try:
-                histogram, values, attributes = batches.popleft()
+                histogram, values, attributes, context = batches.popleft()
             except IndexError:  # drained by another collection meanwhile
                 break
             with self._lock:
                 self._pending -= len(values)
             record = histogram.record
             for value in values:
-                record(value, attributes)
+                record(value, attributes, context)
         return (Observation(self._dropped),) if self._dropped else ()
 
 
@@ -245,10 +231,13 @@ class DeferredHistogram:
         self.histogram = histogram
         self._points = points
 
-    def record_batch(self, values: array[float], attributes: dict[str, Any]) -> None:
-        """Record every value of ``values`` with ``attributes`` by the next collection; ``values`` is kept as is."""
+    def record_batch(self, values: array[float], attributes: dict[str, Any], context: Context | None = None) -> None:
+        """Record every value of ``values`` with ``attributes`` (in ``context``) by the next collection.
+
+        ``values`` is kept as is.
+        """
         if values:
-            self._points.add(self.histogram, values, attributes)
+            self._points.add(self.histogram, values, attributes, context)
 
 
 _by_meter: weakref.WeakKeyDictionary[Meter, Instruments] = weakref.WeakKeyDictionary()

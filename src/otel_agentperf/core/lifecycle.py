@@ -8,6 +8,8 @@ An :class:`Operation` owns one span:
 - :meth:`Operation.leave` restores the caller's context; it never raises, also when the operation is left in another
   context than the one that entered it (a generator finalised elsewhere, a task that was cancelled: see
   ``core.contexts``);
+- :meth:`Operation.metric_context` is the context its metric points are recorded in, so that an exemplar links to the
+  operation's own span even after it stopped being current;
 - :meth:`Operation.close_span` puts the final attributes on the span, marks a failure (:func:`error_type`, ERROR status
   with the error's message, the exception event) and ends it.
 
@@ -27,6 +29,7 @@ from otel_agentperf import semconv
 from otel_agentperf.core.contexts import Attached, attach, detach
 
 _logger = logging.getLogger(__name__)
+_EMPTY_CONTEXT = Context()
 
 
 def operation_attributes(operation: str, *pairs: tuple[str, AttributeValue | None]) -> dict[str, AttributeValue]:
@@ -82,6 +85,10 @@ class Operation:
         token, self._token = self._token, None  # type: ignore[misc]
         if token is not None:
             detach(token)
+
+    def metric_context(self) -> Context:
+        """A context holding only the span: record the operation's metric points in it (exemplars link to the span)."""
+        return set_span_in_context(self.span, _EMPTY_CONTEXT)
 
     def end_after_failure(self) -> None:
         """End the span if recording it failed halfway (a span is never left open); never raises."""

@@ -9,7 +9,9 @@ through three guarded phases (``core.llm_wrappers``):
 2. the user's call runs outside any telemetry ``try``; its exception is recorded and re-raised unchanged;
 3. :meth:`LLMInvocation.finish` reads the response (or wraps a stream), records metrics and ends the span.
 
-Metrics never depend on sampling; span attributes beyond the sampling ones are built only when the span records.
+Every metric point of a call is recorded in a context holding the call's span, so that an exemplar links to the LLM
+span it measures (also for points recorded after the span stopped being current, and outside any run). Metrics never
+depend on sampling; span attributes beyond the sampling ones are built only when the span records.
 
 A stream's chunk gaps (``gen_ai.client.operation.time_per_output_chunk``, one point per chunk after the first) are
 kept in a float array while the stream runs and handed over when it ends, with the final attributes (response
@@ -27,6 +29,7 @@ from timeit import default_timer
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 from otel_agentperf import environment_variables as env
@@ -43,8 +46,7 @@ from otel_agentperf.core.retries import RETRY_OWNER_KEY, RetryRecorder
 from otel_agentperf.core.settings import read_bool
 from otel_agentperf.core.tally import current_run, record_llm_call
 
-_RATE_LIMIT_KEYS = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
-"""The attributes of the rate-limit metrics (with the kind on the gauge): no server, key or organisation."""
+_RETRY_AFTER = semconv.AGENTPERF_RATE_LIMIT_RETRY_AFTER
 
 GAP_BUFFER = 1024
 """Chunk gaps a stream keeps before it records them (8 bytes each)."""
@@ -212,22 +214,21 @@ class LLMInvocation(Operation, LLMResult):
         self.end(error)
 
     def read_headers(self, headers: object | None, status_code: int | None = None) -> None:
-        """Read the rate-limit headers of one HTTP response of this call (each attempt's, the last one kept).
+        """Read the rate-limit headers of one HTTP response of this call (each attempt's; the last one is kept).
 
-        Records the headroom gauge, and for a 429 the rejection and the wait it asked for. When none of the headers
-        is there this costs one C-level scan of the header names.
+        ``status_code`` is set for a response that failed (429: a rate-limit rejection). Without rate-limit headers
+        this costs one C-level scan of the header names.
         """
         if status_code is None:
             self.headers_read = True  # the response the call returns: finish() need not look again
         limits = None if headers is None else read_rate_limits(headers)
         if limits is None and status_code != 429:
             return
-        attributes = self.metric_attributes
-        rate_limit_attributes = {key: attributes[key] for key in _RATE_LIMIT_KEYS if key in attributes}
-        self.telemetry.rate_limits.record(limits, rate_limit_attributes, status_code)
+        self.telemetry.rate_limits.record(self.metric_attributes, limits, status_code)
         if limits is not None:
-            if limits.retry_after is None and self.limits is not None and self.limits.retry_after is not None:
-                limits = limits._replace(retry_after=self.limits.retry_after)
+            previous = self.limits
+            if previous is not None and _RETRY_AFTER in previous:
+                limits.setdefault(_RETRY_AFTER, previous[_RETRY_AFTER])  # what the last 429 asked for
             self.limits = limits
 
     def on_chunk(self, chunk: object) -> None:
@@ -282,11 +283,12 @@ class LLMInvocation(Operation, LLMResult):
             attributes, input_set, output_set = telemetry.metric_sets.get(self.metric_attributes, self.response_model)
         else:
             attributes, input_set, output_set = derive(self.metric_attributes, self.response_model, kind)
-        telemetry.duration.record(duration, attributes)
-        self._record_tokens(attributes, input_set, output_set)
+        context = self.metric_context()
+        telemetry.duration.record(duration, attributes, context)
+        self._record_tokens(attributes, input_set, output_set, context)
         cost = self.cost = self._price()
         if cost is not None:
-            telemetry.costs.record(cost, attributes)
+            telemetry.costs.record(cost, attributes, context)
         if self.run is not None:
             record_llm_call(
                 self.run,
@@ -299,8 +301,8 @@ class LLMInvocation(Operation, LLMResult):
                 0.0 if cost is None else cost.amount,
             )
         if self.first_chunk_time is not None:
-            telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes)
-            self._record_gaps(attributes)
+            telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes, context)
+            self._record_gaps(attributes, context)
         if self.span.is_recording():
             if self.capture_content:
                 self._emit_content()
@@ -327,24 +329,26 @@ class LLMInvocation(Operation, LLMResult):
             input_includes_cache=True,
         )
 
-    def _record_gaps(self, attributes: Attributes) -> None:
+    def _record_gaps(self, attributes: Attributes, context: Context | None = None) -> None:
         gaps = self.chunk_gaps
         histogram = self.telemetry.time_per_output_chunk
         if gaps and histogram is not None:
             self.chunk_gaps = None  # the queue owns the array now
-            histogram.record_batch(gaps, attributes)
+            histogram.record_batch(gaps, attributes, context or self.metric_context())
 
-    def _record_tokens(self, attributes: Attributes, input_set: Attributes, output_set: Attributes) -> None:
+    def _record_tokens(
+        self, attributes: Attributes, input_set: Attributes, output_set: Attributes, context: Context
+    ) -> None:
         telemetry = self.telemetry
         if self.input_tokens is not None:
-            telemetry.token_usage.record(self.input_tokens, input_set)
+            telemetry.token_usage.record(self.input_tokens, input_set, context)
         if self.output_tokens is not None:
-            telemetry.token_usage.record(self.output_tokens, output_set)
+            telemetry.token_usage.record(self.output_tokens, output_set, context)
         # A zero adds nothing to a counter: skipping it saves a metric point on every call without cache traffic.
         if self.cache_read_tokens:
-            telemetry.cache_read_tokens.add(self.cache_read_tokens, attributes)
+            telemetry.cache_read_tokens.add(self.cache_read_tokens, attributes, context)
         if self.cache_write_tokens:
-            telemetry.cache_write_tokens.add(self.cache_write_tokens, attributes)
+            telemetry.cache_write_tokens.add(self.cache_write_tokens, attributes, context)
 
     def _span_attributes(self, stream_end: str | None) -> Attributes:
         # Request attributes are read here, once, and only for recording spans: one set_attributes call per span.
@@ -362,7 +366,7 @@ class LLMInvocation(Operation, LLMResult):
         if self.cache_read_tokens is not None:
             attributes[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cache_read_tokens
         if self.cache_write_tokens is not None:
-            attributes[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = self.cache_write_tokens
+            attributes[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = self.cache_write_tokens
         if self.reasoning_tokens is not None:
             attributes[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_tokens
         if self.extra_attributes:
@@ -376,7 +380,7 @@ class LLMInvocation(Operation, LLMResult):
             attributes[semconv.AGENTPERF_RETRY_COUNT] = self.retry_count
             attributes[semconv.AGENTPERF_RETRY_BACKOFF_TIME] = self.backoff_time
         if self.limits is not None:
-            attributes.update(self.limits.attributes())
+            attributes.update(self.limits)
         if self.cost is not None:
             attributes.update(self.cost.attributes())
         return attributes

@@ -32,6 +32,7 @@ from otel_agentperf.core.streams import (
 )
 
 PrepareKwargs = Callable[[dict[str, Any]], dict[str, Any]]
+StreamWrapper = Callable[[Any, LLMInvocation], Any]
 
 
 def llm_wrappers(
@@ -39,12 +40,17 @@ def llm_wrappers(
     operation: LLMOperation,
     prepare: PrepareKwargs | None = None,
     raw_header: str | None = None,
+    async_stream: StreamWrapper = AsyncStreamProxy,
+    sync_stream: StreamWrapper = SyncStreamProxy,
 ) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
     """Wrappers (sync, async) in the wrapt signature for a method described by ``operation``.
 
     ``prepare`` may return changed keyword arguments for the call (for an opt-in request option); it is guarded.
     A call whose ``extra_headers`` hold ``raw_header`` passes through untraced (:func:`raw_response_wrappers` traces
     it).
+    ``sync_stream`` and ``async_stream`` wrap a streamed result for its invocation: a stream proxy class
+    (:class:`AsyncGeneratorProxy` for an SDK that returns async generators), or a function that wraps the stream
+    inside a result (botocore returns a dict holding an ``EventStream``).
     """
 
     def prepared(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +78,7 @@ def llm_wrappers(
         except BaseException as error:
             invocation.fail(error)
             raise
-        return invocation.finish(kwargs, result, SyncStreamProxy)
+        return invocation.finish(kwargs, result, sync_stream)
 
     async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
         if not is_instrumentation_enabled() or raw_header is not None and is_raw(kwargs, raw_header):
@@ -87,7 +93,7 @@ def llm_wrappers(
         except BaseException as error:
             invocation.fail(error)
             raise
-        return invocation.finish(kwargs, result, AsyncStreamProxy)
+        return invocation.finish(kwargs, result, async_stream)
 
     return sync_wrapper, async_wrapper
 

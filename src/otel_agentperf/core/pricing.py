@@ -29,7 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from opentelemetry.context import Context
 
 from otel_agentperf import semconv
 from otel_agentperf.core.instruments import Instruments
@@ -48,7 +50,8 @@ INPUT_INCLUDES_CACHE: Mapping[str, bool] = {
 
 _PER_TOKEN = 1e-6
 _PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
-_DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")
+_DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{3,4})$")
+"""A snapshot suffix: a date (`-20241022`, `-2024-08-06`), a month-day (`-0125`) or a version (`-001`)."""
 _BEDROCK_ID = re.compile(r"^(?:[a-z]{2,6}(?:-[a-z]+)?\.)?(?P<id>[a-z0-9-]+\.[^:]+?)(?:-v\d+)?(?::\d+)?$")
 _MAX_REPORTED_UNKNOWN = 1000
 _MAX_REMEMBERED = 4096
@@ -67,8 +70,7 @@ class Price:
     source: str | None = None
 
 
-@dataclass(frozen=True)
-class CallCost:
+class CallCost(NamedTuple):
     """What one call cost, and what its cache reads saved against the input price (both USD)."""
 
     amount: float
@@ -76,11 +78,13 @@ class CallCost:
 
     def attributes(self) -> dict[str, float | str]:
         """Span attributes of the GenAI cost proposal: amount, currency and ``local`` as the source."""
-        return {
-            semconv.GEN_AI_USAGE_COST_AMOUNT: self.amount,
-            semconv.GEN_AI_USAGE_COST_CURRENCY: semconv.COST_CURRENCY_USD,
-            semconv.GEN_AI_USAGE_COST_SOURCE: semconv.COST_SOURCE_LOCAL,
-        }
+        return {semconv.GEN_AI_USAGE_COST_AMOUNT: self.amount, **_COST_LABELS}
+
+
+_COST_LABELS = {
+    semconv.GEN_AI_USAGE_COST_CURRENCY: semconv.COST_CURRENCY_USD,
+    semconv.GEN_AI_USAGE_COST_SOURCE: semconv.COST_SOURCE_LOCAL,
+}
 
 
 def model_key(provider: str, model: str) -> str:
@@ -164,6 +168,8 @@ class PriceTable:
         return CallCost(amount * _PER_TOKEN, savings * _PER_TOKEN)
 
     def _report_unknown(self, provider: str, model: str) -> None:
+        if (provider, model) in self._unknown:
+            return
         with self._lock:
             if (provider, model) in self._unknown or len(self._unknown) >= _MAX_REPORTED_UNKNOWN:
                 return
@@ -256,10 +262,10 @@ class CostInstruments:
         self.cost = instruments.counter(semconv.AGENTPERF_CLIENT_COST)
         self.cache_savings = instruments.counter(semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS)
 
-    def record(self, cost: CallCost | None, attributes: Mapping[str, Any]) -> None:
-        """Add one call's cost; ``attributes`` are provider, request model and operation name."""
+    def record(self, cost: CallCost | None, attributes: Mapping[str, Any], context: Context | None = None) -> None:
+        """Add one call's cost with the call's metric ``attributes``, in ``context`` (for exemplars)."""
         if cost is None:
             return
-        self.cost.add(cost.amount, attributes)
+        self.cost.add(cost.amount, attributes, context)
         if cost.cache_savings:
-            self.cache_savings.add(cost.cache_savings, attributes)
+            self.cache_savings.add(cost.cache_savings, attributes, context)

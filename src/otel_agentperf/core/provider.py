@@ -23,22 +23,25 @@ the call). Clients built otherwise override the hooks:
 
 - :meth:`ClientOperation.provider_name` for a provider known only per call (LiteLLM routes by model prefix);
 - :meth:`ClientOperation.server_url` for clients without ``_client.base_url`` (google-genai, boto3/Bedrock): return
-  an object with ``host``/``port``/``scheme`` (``urllib.parse.urlsplit`` of the endpoint works) or ``None``;
+  the endpoint URL string the client keeps (the same object on every call: the attributes are cached per object), an
+  object with ``host``/``port``/``scheme``, or ``None``;
 - :meth:`ClientOperation.response_headers` / :meth:`ClientOperation.error_status` for responses and errors that are
   not httpx-shaped (google-genai: ``sdk_http_response.headers``; boto3: ``ResponseMetadata.HTTPHeaders``);
 - retries: a client without ``_sleep_for_retry`` patches the function its retry loop waits in with
-  ``sdk_sleep_wrappers`` if it has one, else its retries are seen through the retry-library instrumentors (tenacity,
-  backoff) or not at all (botocore retries inside its HTTP layer).
+  ``sdk_sleep_wrappers`` if it has one; a loop that calls one method per attempt and hides its waits (google-genai's
+  tenacity loop) is wrapped with ``core.retries.attempt_loop_wrappers``, which also keeps the retry-library
+  instrumentors from counting those retries again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes, SamplingAttributes
-from otel_agentperf.core.values import as_int, as_str, field, put
+from otel_agentperf.core.values import as_int, as_str, field, http_status, put
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -199,16 +202,17 @@ class ClientOperation:
         return headers
 
     def error_status(self, error: BaseException) -> int | None:
-        """``error.status_code`` (the SDKs' ``APIStatusError``)."""
-        status = getattr(error, "status_code", None)
-        return status if type(status) is int else None
+        """The HTTP status of ``error`` (``status_code`` of the SDKs' ``APIStatusError``, google-genai's ``code``)."""
+        return http_status(error)
 
     def _build_sampling(self, url: object, model: object, provider: str) -> Attributes:
         return client_attributes(self.name, provider, model, url)
 
 
 def client_attributes(operation: str, provider: str, model: object, url: object) -> Attributes:
-    """Operation, provider, request model, and server address and port from an httpx-style ``url``."""
+    """Operation, provider, request model, and server address and port from an httpx-style ``url`` or a string."""
+    if isinstance(url, str):
+        url = urlsplit(url)
     attributes: Attributes = {semconv.GEN_AI_OPERATION_NAME: operation, semconv.GEN_AI_PROVIDER_NAME: provider}
     put(attributes, semconv.GEN_AI_REQUEST_MODEL, as_str(model))
     host = as_str(field(url, "host")) or as_str(field(url, "hostname"))

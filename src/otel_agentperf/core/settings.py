@@ -62,6 +62,15 @@ def read_int(env: str, kwarg: str, value: object, default: int, minimum: int = 0
     return parsed
 
 
+def read_str(env: str, kwarg: str, value: object, default: str) -> str:
+    """Resolve a non-empty string setting."""
+    if value is not None:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"Expected {kwarg} to be a non-empty string, got {value!r}")
+        return value.strip()
+    return _env(env) or default
+
+
 def read_choice(env: str, kwarg: str, value: object, choices: Collection[str], default: str) -> str:
     """Resolve a setting that is one of ``choices`` (matched case-insensitively, returned upper-case)."""
     if value is not None:

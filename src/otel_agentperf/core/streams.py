@@ -175,6 +175,40 @@ class AsyncStreamProxy(_StreamProxy):
             self._self_end(_CLOSED)
 
 
+class SyncIterableProxy(SyncStreamProxy):
+    """Wraps a stream that is iterable but not an iterator (botocore's ``EventStream``); iterate it once."""
+
+    def __init__(self, stream: Any, invocation: LLMInvocation) -> None:
+        super().__init__(stream, invocation)
+        self._self_iterator: Any = None
+
+    def __next__(self) -> Any:
+        iterator = self._self_iterator
+        if iterator is None:
+            self._self_iterator = iterator = iter(self.__wrapped__)
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            self._self_end(_COMPLETED)
+            raise
+        except BaseException as error:
+            self._self_end(_ERROR, error)
+            raise
+        self._self_invocation.on_chunk(chunk)
+        return chunk
+
+
+class AsyncGeneratorProxy(AsyncStreamProxy):
+    """Wraps an async generator of chunks (google-genai's async stream), which is closed with ``aclose()``."""
+
+    async def aclose(self) -> None:
+        """Close the underlying generator and end the span."""
+        try:
+            await self.__wrapped__.aclose()
+        finally:
+            self._self_end(_CLOSED)
+
+
 class _StreamManagerProxy(_ObjectProxy):
     """Wraps an SDK stream manager (``with client.messages.stream(...) as stream``).
 

@@ -5,7 +5,8 @@ One :class:`ToolCall` per execution, an :class:`~otel_agentperf.core.lifecycle.O
 keeps the result (recorded only with content capture on), :meth:`ToolCall.set_error_result` marks a result that
 reports failure (an MCP ``isError`` reply, a handled LangChain error); leaving it restores the caller's context first,
 then ends the span, records ``gen_ai.execute_tool.duration`` with ``gen_ai.operation.name``, ``gen_ai.tool.name`` and
-``error.type``, and counts the call in the current agent run. An exception leaving the block is recorded and re-raised
+``error.type`` (in a context holding the tool's span, so that its exemplar links to it), and counts the call in the
+current agent run. An exception leaving the block is recorded and re-raised
 unchanged. Telemetry failures go to the error reporter, never to the tool's caller.
 """
 
@@ -167,10 +168,11 @@ class ToolCall(Operation):
         }
         if kind is not None:
             metric[semconv.ERROR_TYPE] = kind
-        self.telemetry.duration.record(duration, metric)
+        context = self.metric_context()
+        self.telemetry.duration.record(duration, metric, context)
         if self._also_record is not None:
             method = self._attributes.get(semconv.MCP_METHOD_NAME)
             if method is not None:
                 metric[semconv.MCP_METHOD_NAME] = method
-            self._also_record.record(duration, metric)
+            self._also_record.record(duration, metric, context)
         count_tool_call(self._run, kind is not None, duration)

@@ -42,6 +42,15 @@ def as_str_list(value: object) -> list[str] | None:
     return None
 
 
+def http_status(error: BaseException) -> int | None:
+    """The HTTP status code an SDK's exception carries (``status_code``, or ``code`` as google-genai has it)."""
+    for name in ("status_code", "code"):
+        value = getattr(error, name, None)
+        if type(value) is int and 100 <= value < 600:
+            return value
+    return None
+
+
 def put(attributes: dict[str, AttributeValue], key: str, value: AttributeValue | None) -> None:
     """Set ``key`` only when ``value`` is not ``None``."""
     if value is not None:
@@ -57,3 +66,11 @@ def output_type(response_format: object) -> str | None:
         return "json"
     format_type = field(response_format, "type")
     return _FORMAT_OUTPUT_TYPES.get(format_type) if type(format_type) is str else None
+
+
+def with_extra_body(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The request's parameters: ``kwargs`` with the entries of its ``extra_body`` over them, as the SDKs send them."""
+    extra = kwargs.get("extra_body")
+    if not extra or not isinstance(extra, Mapping):
+        return kwargs
+    return {**kwargs, **extra}

@@ -8,6 +8,8 @@ entry point               instrumentor (``otel_agentperf.instrumentation.…``) 
 ========================  ==============================================================  =====================
 agentperf_openai          ``openai.OpenAIInstrumentor``                                   openai >= 2.0, < 4
 agentperf_anthropic       ``anthropic.AnthropicInstrumentor``                             anthropic >= 0.120, < 3
+agentperf_google_genai    ``google_genai.GoogleGenAIInstrumentor``                        google-genai >= 2.0
+agentperf_bedrock         ``bedrock.BedrockInstrumentor``                                 botocore >= 1.40
 agentperf_mcp             ``mcp.MCPInstrumentor``                                         mcp >= 2.0
 agentperf_langchain       ``langchain.LangChainToolsInstrumentor`` (tools, LangGraph)     langchain-core >= 0.3
 agentperf_openai_agents   ``openai_agents.OpenAIAgentsInstrumentor``                      openai-agents >= 0.3

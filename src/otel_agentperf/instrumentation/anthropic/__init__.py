@@ -17,6 +17,7 @@ instrumentor; ``tracer_provider``, ``meter_provider``.
 
 What is patched
 ---------------
+Nothing until the program imports ``anthropic`` (``instrument()`` does not import it); then:
 ``messages.create`` (sync and async, streamed or not), ``messages.parse()`` (structured outputs, sync and async,
 ``gen_ai.output.type=json``), ``messages.stream()`` (sync and async: the span starts when
 the ``with`` block is entered and ends when the stream is read to its end, closed, or left), the clients' ``request``
@@ -64,6 +65,7 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
     """Instruments the anthropic SDK's Messages API and its retries."""
 
     _dependencies = _instruments
+    _setup_when_imported = "anthropic"
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
         import anthropic  # noqa: PLC0415 - imported only once the dependency check passed

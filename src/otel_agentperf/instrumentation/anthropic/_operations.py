@@ -14,7 +14,16 @@ from typing import Any
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes
 from otel_agentperf.core.provider import ClientOperation, LLMResult
-from otel_agentperf.core.values import as_int, as_number, as_str, as_str_list, field, output_type, put
+from otel_agentperf.core.values import (
+    as_int,
+    as_number,
+    as_str,
+    as_str_list,
+    field,
+    output_type,
+    put,
+    with_extra_body,
+)
 
 PROVIDER = "anthropic"
 
@@ -31,6 +40,7 @@ class Messages(ClientOperation):
     provider = PROVIDER
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        kwargs = with_extra_body(kwargs)
         attributes: Attributes = {}
         put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_tokens")))
         for name, key in _PARAMETERS:
@@ -120,6 +130,10 @@ def _parts(content: object) -> list[dict[str, Any]]:
         elif kind == "tool_use":
             name, call_id = as_str(field(block, "name")), as_str(field(block, "id"))
             parts.append({"type": "tool_call", "id": call_id, "name": name, "arguments": field(block, "input")})
+        elif kind == "thinking":
+            parts.append({"type": "reasoning", "content": field(block, "thinking")})
+        elif kind == "redacted_thinking":
+            parts.append({"type": "reasoning"})
         elif kind == "tool_result":
             result = {"type": "tool_call_response", "id": as_str(field(block, "tool_use_id"))}
             parts.append({**result, "response": field(block, "content")})
@@ -156,12 +170,18 @@ def _accumulate_block(invocation: LLMResult, event: object, delta: object, block
             parts[index] = {"type": "tool_call", "id": call_id, "name": name, "arguments": ""}
         elif kind == "text":
             parts[index] = {"type": "text", "content": as_str(field(block, "text")) or ""}
+        elif kind == "thinking":
+            parts[index] = {"type": "reasoning", "content": as_str(field(block, "thinking")) or ""}
+        elif kind == "redacted_thinking":
+            parts[index] = {"type": "reasoning"}
         elif isinstance(kind, str):
             parts[index] = {"type": kind}
         return
     part = parts[index]
     text, partial_json = field(delta, "text"), field(delta, "partial_json")
-    if isinstance(text, str) and part["type"] == "text":
+    if text is None and part["type"] == "reasoning":
+        text = field(delta, "thinking")
+    if isinstance(text, str) and "content" in part:
         part["content"] += text
     elif isinstance(partial_json, str) and part["type"] == "tool_call":
         part["arguments"] += partial_json

@@ -16,7 +16,8 @@ What is recorded
 As for tenacity: ``agentperf.retries`` and ``agentperf.retry.backoff.duration`` with
 ``agentperf.retry.source=backoff``, ``error.type`` (the exception's class name for ``on_exception``, ``result`` for
 ``on_predicate``); an ``agentperf.retry`` event on the current span with ``agentperf.retry.attempt`` (1 for the first
-retry); one retry in the current agent run. A give-up records nothing more.
+retry), whose ``agentperf.retry.count`` and ``agentperf.retry.backoff_time`` include the retry; one retry in the
+current agent run. A give-up records nothing more.
 
 What is patched
 ---------------

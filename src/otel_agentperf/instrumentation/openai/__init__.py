@@ -20,10 +20,17 @@ Configuration (keyword argument, environment variable, default)
   for token usage (adds ``stream_options={"include_usage": True}`` unless the call sets ``include_usage`` itself; the
   stream then ends with one chunk whose ``choices`` is empty). Without it such streams report no tokens: none are
   estimated.
+- ``provider_name``, ``OTEL_AGENTPERF_OPENAI_PROVIDER_NAME``, ``openai``: ``gen_ai.provider.name`` of calls to a server
+  that is not a known service. The provider is named from the host of the client's ``base_url``: Azure OpenAI
+  (``azure.ai.openai``), Groq, DeepSeek, Mistral (``mistral_ai``), xAI (``x_ai``), Perplexity, Gemini's
+  OpenAI-compatible endpoint (``gcp.gemini``), OpenRouter (``openrouter``), Together (``together_ai``) and Fireworks
+  (``fireworks_ai``) get their names; any other server (vLLM, Ollama, LM Studio, llama.cpp, TGI) gets this one, with
+  ``server.address`` and ``server.port`` telling it apart.
 - ``tracer_provider``, ``meter_provider``: default to the global ones.
 
 What is patched
 ---------------
+Nothing until the program imports ``openai`` (``instrument()`` does not import it); then:
 ``chat.completions.create``, ``responses.create`` and ``embeddings.create`` of the sync and async resources,
 ``chat.completions.parse`` and ``responses.parse`` (structured outputs, ``gen_ai.output.type=json``), the clients'
 ``request`` (for the ``with_raw_response`` and ``with_streaming_response`` forms of those methods, which record the
@@ -59,7 +66,7 @@ from otel_agentperf.core.provider import (
     STAINLESS_RETRY_SLEEPS,
 )
 from otel_agentperf.core.retries import sdk_sleep_wrappers
-from otel_agentperf.core.settings import read_bool
+from otel_agentperf.core.settings import read_bool, read_str
 from otel_agentperf.core.streams import helper_close_wrappers
 from otel_agentperf.instrumentation.openai.package import _instruments
 
@@ -72,6 +79,7 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
     """Instruments the openai SDK's chat completions, responses and embeddings, and its retries."""
 
     _dependencies = _instruments
+    _setup_when_imported = "openai"
 
     def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
         import openai  # noqa: PLC0415 - imported only once the dependency check passed
@@ -94,11 +102,14 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
         tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
         telemetry = LLMTelemetry(tracer, instruments, settings, reporter)
         streams = (openai.Stream, openai.AsyncStream)
+        provider = read_str(
+            env.OTEL_AGENTPERF_OPENAI_PROVIDER_NAME, "provider_name", kwargs.get("provider_name"), "openai"
+        )
         prepare_chat = _add_include_usage if settings.stream_include_usage else None
         targets = (
-            ("chat.completions", "Completions", "AsyncCompletions", ChatCompletions(streams), prepare_chat),
-            ("responses", "Responses", "AsyncResponses", Responses(streams), None),
-            ("embeddings", "Embeddings", "AsyncEmbeddings", Embeddings(streams), None),
+            ("chat.completions", "Completions", "AsyncCompletions", ChatCompletions(streams, provider), prepare_chat),
+            ("responses", "Responses", "AsyncResponses", Responses(streams, provider), None),
+            ("embeddings", "Embeddings", "AsyncEmbeddings", Embeddings(streams, provider), None),
         )
         routes: dict[str, Route] = {}
         for module, sync_class, async_class, operation, prepare in targets:

@@ -1,7 +1,9 @@
 """Prompt and completion content in the GenAI conventions' message shape; used only when content capture is on.
 
 Messages are ``{"role": ..., "parts": [{"type": "text", "content": ...}, ...]}``; tool calls are parts of type
-``tool_call``. What is not text is recorded by its type alone.
+``tool_call``, tool results (``role: tool`` messages, Responses ``function_call_output`` items) parts of type
+``tool_call_response`` with the call's id, reasoning summaries parts of type ``reasoning``. What is not text is
+recorded by its type alone.
 """
 
 from __future__ import annotations
@@ -43,14 +45,22 @@ def _tool_call_parts(tool_calls: object) -> list[dict[str, Any]]:
     return parts
 
 
+def _tool_response_part(call_id: object, response: object) -> dict[str, Any]:
+    return {"type": "tool_call_response", "id": as_str(call_id), "response": response}
+
+
 def chat_input(messages: object) -> list[dict[str, Any]] | None:
     """Chat ``messages`` as convention messages."""
     if not isinstance(messages, list):
         return None
     converted = []
     for message in messages:
-        parts = _parts(field(message, "content")) + _tool_call_parts(field(message, "tool_calls"))
-        converted.append({"role": as_str(field(message, "role")) or "user", "parts": parts})
+        role = as_str(field(message, "role")) or "user"
+        if role == "tool":
+            parts = [_tool_response_part(field(message, "tool_call_id"), field(message, "content"))]
+        else:
+            parts = _parts(field(message, "content")) + _tool_call_parts(field(message, "tool_calls"))
+        converted.append({"role": role, "parts": parts})
     return converted
 
 
@@ -118,16 +128,32 @@ def responses_input(input_value: object, instructions: object) -> dict[str, Any]
     if isinstance(input_value, str):
         attributes[semconv.GEN_AI_INPUT_MESSAGES] = [{"role": "user", "parts": _parts(input_value)}]
     elif isinstance(input_value, list):
-        messages = [
-            {"role": as_str(field(item, "role")) or "user", "parts": _parts(field(item, "content"))}
-            for item in input_value
-        ]
-        attributes[semconv.GEN_AI_INPUT_MESSAGES] = messages
+        attributes[semconv.GEN_AI_INPUT_MESSAGES] = [_responses_input_item(item) for item in input_value]
     return attributes
+
+
+def _responses_input_item(item: object) -> dict[str, Any]:
+    kind = field(item, "type")
+    if kind == "function_call_output":
+        return {"role": "tool", "parts": [_tool_response_part(field(item, "call_id"), field(item, "output"))]}
+    if kind in ("function_call", "reasoning"):
+        return {"role": "assistant", "parts": _responses_output_parts([item])}
+    return {"role": as_str(field(item, "role")) or "user", "parts": _parts(field(item, "content"))}
+
+
+def _reasoning_part(item: object) -> dict[str, Any]:
+    summary = field(item, "summary")
+    parts = summary if isinstance(summary, list) else ()
+    texts = [text for part in parts if isinstance(text := field(part, "text"), str)]
+    return {"type": "reasoning", "content": "\n".join(texts)} if texts else {"type": "reasoning"}
 
 
 def responses_output(output: list[Any]) -> list[dict[str, Any]]:
     """Responses ``output`` items as one convention output message."""
+    return [{"role": "assistant", "parts": _responses_output_parts(output)}]
+
+
+def _responses_output_parts(output: list[Any]) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for item in output:
         kind = field(item, "type")
@@ -142,6 +168,8 @@ def responses_output(output: list[Any]) -> list[dict[str, Any]]:
                     "arguments": field(item, "arguments"),
                 }
             )
+        elif kind == "reasoning":
+            parts.append(_reasoning_part(item))
         elif isinstance(kind, str):
             parts.append({"type": kind})
-    return [{"role": "assistant", "parts": parts}]
+    return parts

@@ -12,9 +12,10 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes
-from otel_agentperf.core.provider import ClientOperation, LLMResult
-from otel_agentperf.core.values import as_int, as_str, as_str_list, field, output_type, put
+from otel_agentperf.core.provider import ClientOperation, LLMResult, client_attributes
+from otel_agentperf.core.values import as_int, as_str, as_str_list, field, output_type, put, with_extra_body
 from otel_agentperf.instrumentation.openai import _content
+from otel_agentperf.instrumentation.openai._providers import provider_for_host
 
 PROVIDER = "openai"
 
@@ -34,6 +35,15 @@ class _OpenAIOperation(ClientOperation):
     provider = PROVIDER
     api_type: str | None = None
 
+    def __init__(self, stream_types: tuple[type, ...], provider: str = PROVIDER) -> None:
+        super().__init__(stream_types)
+        self.provider = provider
+        """The name of a server that is not a known service (``provider_name`` setting)."""
+
+    def _build_sampling(self, url: object, model: object, provider: str) -> Attributes:
+        # Built once per client base URL: naming the provider from the host costs nothing per call.
+        return client_attributes(self.name, provider_for_host(field(url, "host"), provider), model, url)
+
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         attributes: Attributes = {}
         put(attributes, semconv.OPENAI_API_TYPE, self.api_type)
@@ -47,6 +57,8 @@ class ChatCompletions(_OpenAIOperation):
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
         # Runs on every recorded call: a parameter the call does not set costs one dict lookup, no helper call.
+        if kwargs.get("extra_body") is not None:
+            kwargs = with_extra_body(kwargs)
         attributes: Attributes = {semconv.OPENAI_API_TYPE: "chat_completions"}
         _common_parameters(attributes, kwargs)
         for name in ("max_completion_tokens", "max_tokens"):
@@ -86,6 +98,7 @@ class ChatCompletions(_OpenAIOperation):
         if invocation.response_id is None:
             invocation.response_id = as_str(getattr(chunk, "id", None))
             invocation.response_model = as_str(getattr(chunk, "model", None))
+            _read_chat_extras(invocation, chunk)
         choices = getattr(chunk, "choices", None)
         if not choices or type(choices) is not list:
             return False
@@ -104,6 +117,7 @@ class Responses(_OpenAIOperation):
     api_type = "responses"
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
+        kwargs = with_extra_body(kwargs)
         attributes = super().request_attributes(kwargs)
         _common_parameters(attributes, kwargs)
         put(attributes, semconv.GEN_AI_REQUEST_MAX_TOKENS, as_int(kwargs.get("max_output_tokens")))

@@ -20,7 +20,9 @@ How it reads
 ------------
 Observable instruments whose callbacks share one ``psutil`` ``oneshot()`` reading per collection (a reading is reused
 for 50 ms), so ``process.cpu.time`` and ``process.cpu.utilization`` see the same interval. Utilization is CPU time
-over wall time times the CPUs the process may use (its affinity, capped by a cgroup v2 quota). After a fork the child
+over wall time times the CPUs the process may use (its affinity, capped by a cgroup v2 quota), since the previous
+collection, and for the first collection since ``instrument()``. The peak memory is never below the current resident
+memory of the same collection. After a fork the child
 reads its own pid. A value psutil cannot read (access denied, process gone, platform without it) is left out of that
 collection; nothing raises into the reader. ``uninstrument()`` stops every observation.
 """
@@ -165,7 +167,7 @@ def _process_instruments(sampler: ProcessSampler, pauses: GCPauses) -> dict[str,
         ),
         semconv.AGENTPERF_PROCESS_MEMORY_PEAK: (
             gauge, "By", "Peak resident memory of the process since it started.",
-            _observe(read, lambda r: [(peak_rss(), {})]),
+            _observe(read, lambda r: [(_peak(r), {})]),
         ),
         process_metrics.PROCESS_THREAD_COUNT: (
             updown, "{thread}", "Threads of the process.", _observe(read, lambda r: [(r.threads, {})]),
@@ -203,6 +205,12 @@ def _process_instruments(sampler: ProcessSampler, pauses: GCPauses) -> dict[str,
             counter, "s", "Time spent in garbage collections.", lambda options: [Observation(pauses.total)],
         ),
     }  # fmt: skip
+
+
+def _peak(reading: Reading) -> int | None:
+    """The peak resident memory, never below the current reading (``getrusage`` updates its peak lazily)."""
+    known = [value for value in (peak_rss(), reading.rss) if value is not None]
+    return max(known) if known else None
 
 
 def _gc(key: str) -> Callback:

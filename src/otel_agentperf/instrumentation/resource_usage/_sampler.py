@@ -54,7 +54,10 @@ def usable_cpus() -> float:
 
 
 class ProcessSampler:
-    """Reads the current process once per collection; re-targets itself after a fork."""
+    """Reads the current process once per collection; re-targets itself after a fork.
+
+    The CPU times at creation are the baseline of the first collection's utilization.
+    """
 
     def __init__(self) -> None:
         self._pid = -1
@@ -62,15 +65,25 @@ class ProcessSampler:
         self._reading = Reading()
         self._previous_cpu: tuple[float, float, float] | None = None
         self._cpus = usable_cpus()
+        self._target_current_process()
+
+    def _target_current_process(self) -> None:
+        self._pid = os.getpid()
+        self._reading = Reading()
+        self._previous_cpu = None
+        self._process = None
+        try:
+            self._process = psutil.Process(self._pid)
+            times = self._process.cpu_times()
+        except _PSUTIL_ERRORS:
+            return
+        self._previous_cpu = (time.monotonic(), times.user, times.system)
 
     def reading(self) -> Reading:
         """The reading of this collection (taken now unless one was taken in the last 50 ms)."""
         now = time.monotonic()
         if os.getpid() != self._pid:
-            self._pid = os.getpid()
-            self._process = psutil.Process(self._pid)
-            self._previous_cpu = None
-            self._reading = Reading()
+            self._target_current_process()  # after a fork: the child's utilization counts from here
         elif now - self._reading.taken < _FRESH_FOR:
             return self._reading
         self._reading = self._read(now)

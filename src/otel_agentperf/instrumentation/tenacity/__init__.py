@@ -17,8 +17,10 @@ What is recorded
 Each retry adds one to ``agentperf.retries`` and records its wait in ``agentperf.retry.backoff.duration``, the same
 instruments the LLM SDK retries use, with ``agentperf.retry.source=tenacity``, ``error.type`` (the exception's class
 name, or ``result`` when a returned value was retried). The span current in the retrying code gets an
-``agentperf.retry`` event with ``agentperf.retry.attempt`` (1 for the first retry), and the current agent run counts
-the retry. A retrying object that gives up, or stops, records nothing more: the last failure is the caller's to see.
+``agentperf.retry`` event with ``agentperf.retry.attempt`` (1 for the first retry) and sums the retries made while it
+was current in ``agentperf.retry.count`` and ``agentperf.retry.backoff_time`` (as an LLM call's span sums the SDK's
+retries), and the current agent run counts the retry. A retrying object that gives up, or stops, records nothing
+more: the last failure is the caller's to see.
 
 What is patched
 ---------------
