@@ -288,7 +288,7 @@ class LLMInvocation(Operation, LLMResult):
         self._record_tokens(attributes, input_set, output_set, context)
         cost = self.cost = self._price()
         if cost is not None:
-            telemetry.costs.record(cost, attributes, context)
+            telemetry.costs.record(cost, attributes)
         if self.run is not None:
             record_llm_call(
                 self.run,

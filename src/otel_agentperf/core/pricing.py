@@ -31,8 +31,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from opentelemetry.context import Context
-
 from otel_agentperf import semconv
 from otel_agentperf.core.instruments import Instruments
 from otel_agentperf.environment_variables import OTEL_AGENTPERF_PRICES
@@ -254,18 +252,18 @@ def _parse_price(row: Mapping[str, Any], name: str, where: str) -> float | None:
 
 
 class CostInstruments:
-    """The cost counters: USD spent, and USD saved by prompt-cache reads."""
+    """The cost counters: USD spent, and USD saved by prompt-cache reads (summed in process, see ``SummedCounter``)."""
 
     __slots__ = ("cost", "cache_savings")
 
     def __init__(self, instruments: Instruments) -> None:
-        self.cost = instruments.counter(semconv.AGENTPERF_CLIENT_COST)
-        self.cache_savings = instruments.counter(semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS)
+        self.cost = instruments.summed_counter(semconv.AGENTPERF_CLIENT_COST)
+        self.cache_savings = instruments.summed_counter(semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS)
 
-    def record(self, cost: CallCost | None, attributes: Mapping[str, Any], context: Context | None = None) -> None:
-        """Add one call's cost with the call's metric ``attributes``, in ``context`` (for exemplars)."""
+    def record(self, cost: CallCost | None, attributes: Mapping[str, Any]) -> None:
+        """Add one call's cost with the call's metric ``attributes``."""
         if cost is None:
             return
-        self.cost.add(cost.amount, attributes, context)
+        self.cost.add(cost.amount, attributes)
         if cost.cache_savings:
-            self.cache_savings.add(cost.cache_savings, attributes, context)
+            self.cache_savings.add(cost.cache_savings, attributes)
