@@ -209,6 +209,8 @@ _PREFIX = semconv.AGENTPERF_RATE_LIMIT_PREFIX
 _HEADROOM_NAMES = tuple(
     (kind, f"{_PREFIX}{kind}.limit", f"{_PREFIX}{kind}.remaining") for kind in semconv.RATE_LIMIT_KINDS
 )
+HEADROOM_KEYS = frozenset(name for _, *names in _HEADROOM_NAMES for name in names)
+"""The span attributes :func:`headroom` reads."""
 
 MAX_TRACKED = 512
 """Provider and model pairs whose headroom is kept; more are not tracked (the gauge's series stay bounded)."""
