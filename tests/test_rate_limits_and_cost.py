@@ -7,14 +7,13 @@ import json
 import logging
 
 import anthropic
-import httpx2
 import openai
 import pytest
 
 from otel_agentperf import ConfigurationError, agent_run
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
-from tests.helpers import fake_handler, one_span, points
+from tests.helpers import ANTHROPIC_HTTP, fake_handler, one_span, points
 from tests.llm_drivers import API_KEY
 from tests.openai_tests.conftest import USER_MESSAGES, make_async_client, make_client
 
@@ -25,7 +24,7 @@ ANTHROPIC_REQUEST = {"model": HAIKU, "max_tokens": 64, "messages": [{"role": "us
 
 
 def anthropic_client(**options) -> anthropic.Anthropic:
-    http = httpx2.Client(transport=httpx2.MockTransport(fake_handler()))
+    http = ANTHROPIC_HTTP.Client(transport=ANTHROPIC_HTTP.MockTransport(fake_handler()))
     return anthropic.Anthropic(api_key=API_KEY, base_url="http://llm.test", http_client=http, **options)
 
 
