@@ -21,7 +21,8 @@ SDK_MAJORS := openai-2 anthropic-1 anthropic-0
 SDK_SPEC_openai-2 := openai>=2,<3
 SDK_SPEC_anthropic-1 := anthropic>=1,<2
 SDK_SPEC_anthropic-0 := anthropic>=0.120,<1
-LLM_TESTS := tests/test_llm_conformance.py tests/test_langchain_models.py tests/test_supported_versions.py
+LLM_TESTS := tests/test_llm_conformance.py tests/test_langchain_models.py tests/test_supported_versions.py \
+	tests/test_rate_limits_and_cost.py
 
 .PHONY: demo test lint typecheck unit engines sdk-majors benchmark reliability screenshot screenshot-jaeger gateway-sizing clean
 

@@ -25,7 +25,9 @@ at which callgrind dumps its counters; the difference between the two segments o
 chunks) is the cost of one call (one chunk), free of set-up, warm-up and loop costs. The raw-response form
 (``with_raw_response.create()`` then ``parse()``, as LangChain calls it) is counted for ``bare`` and ``ours`` too.
 ``--callgrind-python`` also runs the variants with another interpreter (an environment holding the official
-instrumentation). Needs ``valgrind`` (``apt-get install -y valgrind``); takes a few minutes.
+instrumentation). Needs ``valgrind`` (``apt-get install -y valgrind``); takes a few minutes. ``bare-rate-limits`` and
+``ours-rate-limits`` are plain calls whose responses carry OpenAI's six rate-limit headers, bare and instrumented:
+their difference, against that of ``ours`` and ``bare`` (no such headers), is what reading the headers adds to a call.
 
 Figures are medians of per-batch means (a garbage collection runs before each batch, so that no variant pays for
 another's garbage), in microseconds of wall time per call. The per-chunk cost of streams is the
@@ -64,7 +66,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.trace import SpanKind, set_span_in_context
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "demo"))
-from llm_server import respond  # noqa: E402
+from llm_server import OPENAI_RATE_LIMITS, respond  # noqa: E402
 
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
 
@@ -118,11 +120,14 @@ class Bench:
         def handler(request: httpx2.Request) -> httpx2.Response:
             wanted = request.headers.get("x-bench-stream")
             headers, body = streams[int(wanted)] if wanted else plain
+            if request.headers.get("x-fake-rate-limits"):
+                headers = {**headers, **OPENAI_RATE_LIMITS}
             return httpx2.Response(200, headers=headers, content=body)
 
         transport = httpx2.MockTransport(handler)
         options: dict[str, Any] = {"api_key": "bench", "base_url": "https://api.openai.test/v1", "max_retries": 0}
         self.client = openai.OpenAI(http_client=httpx2.Client(transport=transport), **options)
+        self.limited_client = self.client.with_options(default_headers={"x-fake-rate-limits": "low"})
         self.async_client = openai.AsyncOpenAI(http_client=httpx2.AsyncClient(transport=transport), **options)
         self.loop = asyncio.new_event_loop()
 
@@ -145,6 +150,10 @@ class Bench:
     # --- one call of each kind ---------------------------------------------------------------------------------
     def sync_call(self) -> None:
         self.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+
+    def limited_call(self) -> None:
+        """A plain call whose response carries OpenAI's six rate-limit headers."""
+        self.limited_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
 
     def raw_call(self) -> None:
         """The raw-response form, as LangChain calls it: ``with_raw_response.create()``, then ``parse()``."""
@@ -357,7 +366,7 @@ CALL_COUNTS = (5, 20)
 STREAM_CHUNKS = (12, 62)
 STREAMS = 3
 WARM_UP = 5
-CALL_VARIANTS = ("bare", "floor", "sdk-work", "ours", "official")
+CALL_VARIANTS = ("bare", "floor", "sdk-work", "ours", "official", "bare-rate-limits", "ours-rate-limits")
 CHUNK_VARIANTS = ("bare", "sdk-work", "ours", "ours-no-gaps", "official")
 MARK = "os_getppid"
 """The interpreter's C function for ``os.getppid()``: callgrind dumps its counters each time it is entered."""
@@ -386,7 +395,13 @@ def run_segments() -> None:
                 call()
             mark(f"{variant}/{kind}/{count}")
 
-    plain = {"floor": lambda: bench.floor(bench.sync_call), "sdk-work": lambda: bench.sdk_work(bench.sync_call)}
+    plain = {
+        "floor": lambda: bench.floor(bench.sync_call),
+        "sdk-work": lambda: bench.sdk_work(bench.sync_call),
+        "bare-rate-limits": bench.limited_call,
+        "ours-rate-limits": bench.limited_call,
+    }
+    instrumentors["ours-rate-limits"] = instrumentors["ours"]
     wanted = set(os.environ.get("OVERHEAD_VARIANTS", ",".join(CALL_VARIANTS + CHUNK_VARIANTS)).split(",")) | {"bare"}
     gc.disable()  # a collection would land in one segment and not in another
     for variant in CALL_VARIANTS:
@@ -484,13 +499,14 @@ def callgrind(python: str, official_python: str | None, variants: str) -> dict[s
             call, chunk = _per_unit(counts, variant, "call"), _per_unit(counts, variant, "stream")
             if call is None and chunk is None:
                 continue
-            bare_call, bare_chunk = _per_unit(counts, "bare", "call") or 0.0, _per_unit(counts, "bare", "stream") or 0.0
+            base = "bare-rate-limits" if variant.endswith("-rate-limits") else "bare"  # same responses, bare
+            bare_call, bare_chunk = _per_unit(counts, base, "call") or 0.0, _per_unit(counts, "bare", "stream") or 0.0
             cells = ""
             for value, bare, key, width in ((call, bare_call, "per_call", 12), (chunk, bare_chunk, "per_chunk", 10)):
                 if value is None:
                     cells += f" {'':12} {'':>{width}}"
                     continue
-                summary[key][variant] = value - bare if variant != "bare" else value
+                summary[key][variant] = value - bare if variant not in ("bare", "bare-rate-limits") else value
                 cells += f" {value:12,.0f} {value - bare:+{width},.0f}"
             print(f"{variant:14}{cells}")
         bare_raw, ours_raw = _per_unit(counts, "bare", "raw"), _per_unit(counts, "ours", "raw")

@@ -8,21 +8,30 @@ rate-limit headers, and the same responses stripped of them), and a plain dict. 
 - ``openai``, ``anthropic``, ``openai-dict``: ``read_rate_limits`` on a response with them, parsed.
 
 Figures are medians of per-round means in microseconds per call, and the ratio to ``baseline``. Targets: under 1 µs
-when absent, under 3 µs when present. ``--count VARIANT --calls N`` runs one variant N times untimed, for
-``valgrind --tool=callgrind`` (instructions per call = the difference of two counts over the difference of N).
+when absent, under 3 µs when present. ``--callgrind`` counts instructions per call instead (the figure of record):
+one ``valgrind --tool=callgrind`` run (``PYTHONHASHSEED=0``) calls each variant 200 and then 1200 times between marks
+(``os.getppid()``, at which callgrind dumps its counters); the difference of the two segments over 1000 is one call,
+free of start-up, warm-up and loop costs. ``--count VARIANT --calls N`` runs one variant N times untimed.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
+import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx2
 
-from otel_agentperf.rate_limits import read_rate_limits
+from otel_agentperf.core.rate_limits import read_rate_limits
 
 COMMON = {
     "date": "Wed, 02 Dec 2026 00:18:00 GMT",
@@ -94,12 +103,66 @@ def per_call_us(function: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
+SEGMENTS = (200, 1200)
+
+
+def run_segments() -> None:
+    """Child of ``--callgrind``: each variant's segments between marks; print the segments' labels (JSON)."""
+    labels: list[str | None] = []
+
+    def mark(label: str | None) -> None:
+        labels.append(label)  # the dump taken on entering getppid holds what ran since the previous mark
+        os.getppid()
+
+    gc.disable()
+    for name, function in variants().items():
+        for calls in SEGMENTS:
+            for _ in range(50):
+                function()
+            mark(None)
+            for _ in range(calls):
+                function()
+            mark(f"{name}/{calls}")
+    print(json.dumps(labels))
+
+
+def callgrind() -> dict[str, float]:
+    """Instructions per call of each variant, from one callgrind run of :func:`run_segments`."""
+    with tempfile.TemporaryDirectory() as directory:
+        command = [
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(directory) / 'callgrind.out'}",
+            "--dump-before=os_getppid", sys.executable, str(Path(__file__).resolve()), "--run-segments",
+        ]  # fmt: skip
+        environment = {**os.environ, "PYTHONHASHSEED": "0"}
+        result = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
+        labels = json.loads(result.stdout.strip().splitlines()[-1])
+        dumps = sorted(Path(directory).glob("callgrind.out.*"), key=lambda path: int(path.suffix[1:]))
+        counts = {}
+        for label, dump in zip(labels, dumps, strict=False):
+            match = re.search(r"^(?:summary|totals):\s+(\d+)", dump.read_text(), re.MULTILINE)
+            if label is not None and match is not None:
+                counts[label] = int(match.group(1))
+    low, high = SEGMENTS
+    per_call = {name: (counts[f"{name}/{high}"] - counts[f"{name}/{low}"]) / (high - low) for name in variants()}
+    print(f"{'variant':<18} {'instructions/call':>18} {'minus noop':>11}")
+    for name, value in per_call.items():
+        print(f"{name:<18} {value:18,.0f} {value - per_call['noop']:11,.0f}")
+    return per_call
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--run-segments"]:
+        run_segments()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--count", choices=sorted(variants()), help="run one variant --calls times, untimed")
+    parser.add_argument("--callgrind", action="store_true", help="count instructions per call instead of timing")
     options = parser.parse_args()
+    if options.callgrind:
+        callgrind()
+        return
     table = variants()
     if options.count:
         function = table[options.count]

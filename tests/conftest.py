@@ -29,6 +29,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
         "OTEL_AGENTPERF_OPENAI_STREAM_INCLUDE_USAGE",
+        "OTEL_AGENTPERF_PRICES",
         "OTEL_AGENTPERF_OPENAI_PROVIDER_NAME",
     ):
         monkeypatch.delenv(name, raising=False)

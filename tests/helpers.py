@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import json
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
@@ -106,3 +108,25 @@ def wait_for_port(port: int, what: str, process: subprocess.Popen[bytes] | None 
             if time.monotonic() > deadline or (process is not None and process.poll() is not None):
                 raise RuntimeError(f"{what} did not start on port {port}") from None
             time.sleep(0.05)
+
+
+USER_PRICES = {"input": 2.0, "output": 10.0, "cache_read": 0.5, "cache_write": 2.5}
+"""USD per million tokens of the one row :func:`price_table` writes."""
+
+
+def price_table(directory: Path, provider: str, model: str) -> str:
+    """Write a user price table with one row for ``model`` at :data:`USER_PRICES`; return its path."""
+    path = directory / "prices.json"
+    path.write_text(json.dumps({"prices": [{"provider": provider, "model": model, **USER_PRICES}]}))
+    return str(path)
+
+
+def expected_cost(attributes: Mapping[str, Any]) -> float:
+    """A span's cost at :data:`USER_PRICES` from its own counts (input counts every prompt token, cached ones too)."""
+    read = attributes.get("gen_ai.usage.cache_read.input_tokens", 0)
+    write = attributes.get("gen_ai.usage.cache_creation.input_tokens", 0)
+    uncached = attributes["gen_ai.usage.input_tokens"] - read - write
+    output = attributes["gen_ai.usage.output_tokens"]
+    prices = USER_PRICES
+    return (uncached * prices["input"] + read * prices["cache_read"] + write * prices["cache_write"]
+            + output * prices["output"]) / 1e6  # fmt: skip

@@ -60,6 +60,8 @@ def test_unknown_capture_mode_warns_and_captures_nothing(monkeypatch, caplog):
         ({"capture_content": "ALL"}, "capture_content"),
         ({"content_max_length": 0}, "content_max_length"),
         ({"stream_include_usage": "yes"}, "stream_include_usage"),
+        ({"prices": 42}, "prices"),
+        ({"prices": "/nonexistent/prices.json"}, "prices"),
     ],
 )
 def test_bad_keyword_arguments_fail_at_instrument_time(instrument, kwargs, message):

@@ -13,9 +13,10 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_agentperf import semconv
+from otel_agentperf.core.instruments import instruments as instruments_of
+from otel_agentperf.core.pricing import CallCost, CostInstruments, bundled_prices, resolve_prices
 from otel_agentperf.environment_variables import OTEL_AGENTPERF_PRICES
 from otel_agentperf.exceptions import ConfigurationError
-from otel_agentperf.pricing import CallCost, CostInstruments, bundled_prices, resolve_prices
 from tests.helpers import points
 
 PRICES_JSON = Path(__file__).resolve().parents[1] / "src" / "otel_agentperf" / "prices.json"
@@ -84,6 +85,8 @@ def test_span_counts_that_include_the_cache_give_the_same_cost(table):
         ("anthropic", "claude-opus-4-1-20250805", 15.0),
         ("anthropic", "claude-3-5-haiku-20241022", 0.8),
         ("gcp.gemini", "models/gemini-2.5-flash", 0.3),
+        ("gcp.gemini", "gemini-2.5-flash-001", 0.3),  # a versioned model (Vertex AI's names)
+        ("openai", "gpt-4o-mini-0718", 0.15),  # a month-day snapshot
         ("aws.bedrock", "us.anthropic.claude-3-7-sonnet-20250219-v1:0", 3.0),
         ("aws.bedrock", "global.anthropic.claude-opus-4-20250514-v1:0", 15.0),
         ("aws.bedrock", "anthropic.claude-3-haiku-20240307-v1:0", 0.25),
@@ -115,7 +118,7 @@ def test_unlisted_models_get_no_price(table, provider, model):
 
 def test_an_unknown_model_logs_one_info_line_saying_how_to_add_it(caplog):
     table = bundled_prices()
-    with caplog.at_level(logging.INFO, logger="otel_agentperf.pricing"):
+    with caplog.at_level(logging.INFO, logger="otel_agentperf.core.pricing"):
         for _ in range(3):
             table.cost("openai", "gpt-9-turbo", input_tokens=1, output_tokens=1)
         table.cost("openai", "gpt-4o", input_tokens=1, output_tokens=1)
@@ -207,7 +210,7 @@ def test_a_missing_file_is_a_configuration_error(tmp_path, monkeypatch):
 
 def test_cost_instruments_count_usd_and_cache_savings():
     reader = InMemoryMetricReader()
-    instruments = CostInstruments(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    instruments = CostInstruments(instruments_of(MeterProvider(metric_readers=[reader]).get_meter("test")))
     attributes = {
         "gen_ai.provider.name": "openai",
         "gen_ai.request.model": "gpt-4o-mini",
@@ -220,3 +223,9 @@ def test_cost_instruments_count_usd_and_cache_savings():
     [savings] = points(reader, semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS)
     assert (cost.value, dict(cost.attributes)) == (0.75, attributes)
     assert (savings.value, dict(savings.attributes)) == (0.125, attributes)
+
+
+def test_counts_that_contradict_each_other_give_no_cost(table):
+    """More cached tokens than input tokens (a malformed response) is never priced as a negative amount."""
+    assert table.cost("openai", "gpt-4o-mini", input_tokens=10, output_tokens=1, cache_read_tokens=20) is None
+    assert table.cost("openai", "gpt-4o-mini", input_tokens=30, output_tokens=1, cache_read_tokens=20) is not None

@@ -13,7 +13,14 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_agentperf import semconv
-from otel_agentperf.rate_limits import HEADER_NAMES, KindLimit, RateLimitInstruments, RateLimits, read_rate_limits
+from otel_agentperf.core.instruments import instruments as instruments_of
+from otel_agentperf.core.rate_limits import (
+    HEADER_NAMES,
+    MAX_TRACKED,
+    RateLimitInstruments,
+    headroom,
+    read_rate_limits,
+)
 from tests.helpers import fake_handler, points
 
 NOW = 1_780_000_000.0  # 2026-05-28T20:26:40Z
@@ -50,7 +57,14 @@ class RecordingHeaders(Mapping[str, str]):
 
 def test_openai_headers_from_httpx_headers():
     limits = read_rate_limits(httpx2.Headers(OPENAI_HEADERS), now=NOW)
-    assert limits == RateLimits(requests=KindLimit(500, 499, 0.12), tokens=KindLimit(30000, 2400, 360.0))
+    assert limits == {
+        "agentperf.rate_limit.requests.limit": 500,
+        "agentperf.rate_limit.requests.remaining": 499,
+        "agentperf.rate_limit.requests.reset": 0.12,
+        "agentperf.rate_limit.tokens.limit": 30000,
+        "agentperf.rate_limit.tokens.remaining": 2400,
+        "agentperf.rate_limit.tokens.reset": 360.0,
+    }
 
 
 def test_anthropic_headers_reset_in_seconds_from_now():
@@ -61,17 +75,22 @@ def test_anthropic_headers_reset_in_seconds_from_now():
     headers["anthropic-ratelimit-input-tokens-remaining"] = "1600"
     headers["anthropic-ratelimit-output-tokens-remaining"] = "8000"
     limits = read_rate_limits(headers, now=NOW)
-    assert limits == RateLimits(
-        requests=KindLimit(50, 0, 30.0),
-        tokens=KindLimit(None, None, 30.0),
-        input_tokens=KindLimit(20000, 1600, 30.0),
-        output_tokens=KindLimit(None, 8000, 30.0),
-    )
+    assert limits == {
+        "agentperf.rate_limit.requests.limit": 50,
+        "agentperf.rate_limit.requests.remaining": 0,
+        "agentperf.rate_limit.requests.reset": 30.0,
+        "agentperf.rate_limit.tokens.reset": 30.0,
+        "agentperf.rate_limit.input_tokens.limit": 20000,
+        "agentperf.rate_limit.input_tokens.remaining": 1600,
+        "agentperf.rate_limit.input_tokens.reset": 30.0,
+        "agentperf.rate_limit.output_tokens.remaining": 8000,
+        "agentperf.rate_limit.output_tokens.reset": 30.0,
+    }
 
 
 def test_a_reset_time_already_past_is_zero_seconds_away():
     limits = read_rate_limits({"anthropic-ratelimit-tokens-reset": "2026-05-28T20:26:00+00:00"}, now=NOW)
-    assert limits == RateLimits(tokens=KindLimit(None, None, 0.0))
+    assert limits == {"agentperf.rate_limit.tokens.reset": 0.0}
 
 
 @pytest.mark.parametrize(
@@ -81,8 +100,8 @@ def test_a_reset_time_already_past_is_zero_seconds_away():
 )  # fmt: skip
 def test_openai_reset_durations(duration, seconds):
     limits = read_rate_limits({"x-ratelimit-reset-tokens": duration})
-    assert limits is not None and limits.tokens is not None
-    assert limits.tokens.reset == pytest.approx(seconds)
+    assert limits is not None
+    assert limits["agentperf.rate_limit.tokens.reset"] == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize(
@@ -103,14 +122,14 @@ def test_values_that_do_not_parse_are_left_out(headers):
 
 
 def test_retry_after_in_seconds_or_as_an_http_date():
-    assert read_rate_limits({"Retry-After": "20"}, now=NOW) == RateLimits(retry_after=20.0)
+    assert read_rate_limits({"Retry-After": "20"}, now=NOW) == {"agentperf.rate_limit.retry_after": 20.0}
     date = formatdate(NOW + 45, usegmt=True)
-    assert read_rate_limits({"retry-after": date}, now=NOW) == RateLimits(retry_after=45.0)
+    assert read_rate_limits({"retry-after": date}, now=NOW) == {"agentperf.rate_limit.retry_after": 45.0}
 
 
 def test_retry_after_ms_wins_over_retry_after():
-    limits = read_rate_limits({"retry-after": "1", "retry-after-ms": "250"}, now=NOW)
-    assert limits == RateLimits(retry_after=0.25)
+    for headers in ({"retry-after": "1", "retry-after-ms": "250"}, {"retry-after-ms": "250", "retry-after": "1"}):
+        assert read_rate_limits(headers, now=NOW) == {"agentperf.rate_limit.retry_after": 0.25}
 
 
 @pytest.mark.parametrize(
@@ -134,31 +153,22 @@ def test_only_rate_limit_headers_are_read():
     assert not {"authorization", "x-api-key", "cookie"} & {name.lower() for name in headers.read}
 
 
-def test_attributes_per_kind():
-    limits = RateLimits(requests=KindLimit(500, 499, 0.12), tokens=KindLimit(30000, None, 360.0), retry_after=2.0)
-    assert limits.attributes() == {
-        "agentperf.rate_limit.requests.limit": 500,
-        "agentperf.rate_limit.requests.remaining": 499,
-        "agentperf.rate_limit.requests.reset": 0.12,
-        "agentperf.rate_limit.tokens.limit": 30000,
-        "agentperf.rate_limit.tokens.reset": 360.0,
-        "agentperf.rate_limit.retry_after": 2.0,
-    }
-
-
 def test_headroom_is_remaining_over_limit_for_kinds_that_report_both():
-    limits = RateLimits(
-        requests=KindLimit(500, 450, None),
-        tokens=KindLimit(None, 2400, None),
-        input_tokens=KindLimit(0, 0, None),
-        output_tokens=KindLimit(100, 150, None),
-    )
-    assert limits.headroom() == {"requests": 0.9, "output_tokens": 1.0}
+    limits = {
+        "agentperf.rate_limit.requests.limit": 500,
+        "agentperf.rate_limit.requests.remaining": 450,
+        "agentperf.rate_limit.tokens.remaining": 2400,
+        "agentperf.rate_limit.input_tokens.limit": 0,
+        "agentperf.rate_limit.input_tokens.remaining": 0,
+        "agentperf.rate_limit.output_tokens.limit": 100,
+        "agentperf.rate_limit.output_tokens.remaining": 150,
+    }
+    assert dict(headroom(limits)) == {"requests": 0.9, "output_tokens": 1.0}
 
 
 def instruments() -> tuple[RateLimitInstruments, InMemoryMetricReader]:
     reader = InMemoryMetricReader()
-    return RateLimitInstruments(MeterProvider(metric_readers=[reader]).get_meter("test")), reader
+    return RateLimitInstruments(instruments_of(MeterProvider(metric_readers=[reader]).get_meter("test"))), reader
 
 
 ATTRIBUTES = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini"}
@@ -166,8 +176,9 @@ ATTRIBUTES = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-
 
 def test_the_headroom_gauge_keeps_the_last_ratio_per_kind():
     recorder, reader = instruments()
-    recorder.record(RateLimits(tokens=KindLimit(30000, 6000, 1.0)), ATTRIBUTES, 200)
-    recorder.record(read_rate_limits(OPENAI_HEADERS, now=NOW), ATTRIBUTES, 200)
+    earlier = {"agentperf.rate_limit.tokens.limit": 30000, "agentperf.rate_limit.tokens.remaining": 6000}
+    recorder.record(ATTRIBUTES, earlier)
+    recorder.record({**ATTRIBUTES, "server.address": "api.openai.com"}, read_rate_limits(OPENAI_HEADERS, now=NOW))
     found = {
         point.attributes[semconv.AGENTPERF_RATE_LIMIT_KIND]: point
         for point in points(reader, "agentperf.rate_limit.headroom")
@@ -179,9 +190,9 @@ def test_the_headroom_gauge_keeps_the_last_ratio_per_kind():
 
 def test_429_responses_are_counted_with_the_wait_they_asked_for():
     recorder, reader = instruments()
-    recorder.record(read_rate_limits({"retry-after-ms": "1500"}), ATTRIBUTES, 429)
-    recorder.record(None, ATTRIBUTES, 429)
-    recorder.record(None, ATTRIBUTES, 500)
+    recorder.record(ATTRIBUTES, read_rate_limits({"retry-after-ms": "1500"}), 429)
+    recorder.record(ATTRIBUTES, None, 429)
+    recorder.record(ATTRIBUTES, None, 500)
     [rejections] = points(reader, "agentperf.rate_limit.rejections")
     [waits] = points(reader, "agentperf.rate_limit.retry_after.duration")
     assert (rejections.value, dict(rejections.attributes)) == (2, ATTRIBUTES)
@@ -197,8 +208,9 @@ def test_the_real_openai_sdk_response_headers():
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
     )
     limits = read_rate_limits(raw.headers)
-    assert limits == RateLimits(requests=KindLimit(500, 499, 0.12), tokens=KindLimit(30000, 2400, 90.0))
-    assert limits.headroom()["tokens"] == 0.08
+    assert limits is not None
+    assert dict(headroom(limits)) == {"requests": 499 / 500, "tokens": 0.08}
+    assert limits["agentperf.rate_limit.tokens.reset"] == 90.0
 
 
 def test_the_real_anthropic_sdk_response_headers():
@@ -211,6 +223,18 @@ def test_the_real_anthropic_sdk_response_headers():
     )
     limits = read_rate_limits(raw.headers)
     assert limits is not None
-    assert limits.headroom() == {"requests": 49 / 50, "tokens": 0.08, "input_tokens": 0.08, "output_tokens": 0.08}
-    assert limits.input_tokens is not None and limits.input_tokens.reset is not None
-    assert 0 < limits.input_tokens.reset <= 60
+    assert dict(headroom(limits)) == {"requests": 49 / 50, "tokens": 0.08, "input_tokens": 0.08, "output_tokens": 0.08}
+    assert 0 < limits["agentperf.rate_limit.input_tokens.reset"] <= 60
+
+
+def test_the_headroom_gauge_tracks_a_bounded_number_of_models():
+    recorder, reader = instruments()
+    limits = {"agentperf.rate_limit.requests.limit": 10, "agentperf.rate_limit.requests.remaining": 5}
+    for number in range(MAX_TRACKED + 50):
+        recorder.record({**ATTRIBUTES, "gen_ai.request.model": f"model-{number}"}, limits)
+    assert len(points(reader, "agentperf.rate_limit.headroom")) == MAX_TRACKED
+
+
+def test_counts_that_are_not_integers_are_left_out():
+    headers = {"x-ratelimit-limit-requests": "1.5", "x-ratelimit-remaining-requests": " 7 "}
+    assert read_rate_limits(headers) == {"agentperf.rate_limit.requests.remaining": 7}

@@ -103,6 +103,10 @@ class RunSummary:
     cache_misses: int
     retries: int
     errors: int
+    cost: float
+    """USD of the run's LLM calls, from the price table (calls of models in no table add nothing)."""
+    rate_limit_wait: float
+    """Seconds the run waited before retrying responses refused by a rate limit (HTTP 429)."""
     error_type: str | None
     """The class name of the exception that ended the run, if one did."""
     llm_time: float = 0.0

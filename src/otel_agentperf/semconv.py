@@ -262,11 +262,11 @@ GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
 COST_CURRENCY_USD: Final = "USD"
 COST_SOURCE_LOCAL: Final = "local"
 AGENTPERF_CLIENT_COST: Final = "agentperf.client.cost"
-"""Counter, USD: the cost of LLM calls by provider, request model and operation (the cost proposal names no metric
-yet). Calls of a model that is in no price table add nothing."""
+"""Counter (observed), USD: the cost of LLM calls, with the attributes of their duration metric (the cost proposal
+names no metric yet). Calls of a model that is in no price table add nothing."""
 AGENTPERF_CLIENT_COST_CACHE_SAVINGS: Final = "agentperf.client.cost.cache_savings"
-"""Counter, USD: what the prompt-cache reads of LLM calls saved, ``cache_read_tokens x (input - cache_read price)``;
-the premium paid for cache writes is not subtracted."""
+"""Counter (observed), USD: what the prompt-cache reads of LLM calls saved,
+``cache_read_tokens x (input - cache_read price)``; the premium paid for cache writes is not subtracted."""
 UNIT_USD: Final = "{USD}"
 """Currency as a UCUM annotation, so that Prometheus names stay ``agentperf_client_cost_total``."""
 

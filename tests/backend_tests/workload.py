@@ -2,8 +2,8 @@
 
 ``python workload.py PORT``: every instrumentor on, a Prometheus exporter on 127.0.0.1:PORT, and agent runs in a
 loop: plain and streamed LLM calls through the real openai SDK (against the fake LLM service), a retried call, a
-failing call, cache lookups, tool calls, a retried tenacity call, and a call near its rate limit and a rate-limited one
-whose headers and cost are recorded with the rate-limit and cost instruments.
+failing call, cache lookups, tool calls, a retried tenacity call, a call near its rate limit and a rate-limited one
+(the instrumentor records their headroom, the 429 and the cost of every call).
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from otel_agentperf.instrumentation.cachetools import CachetoolsInstrumentor  # 
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
 from otel_agentperf.instrumentation.resource_usage import ResourceUsageInstrumentor  # noqa: E402
 from otel_agentperf.instrumentation.tenacity import TenacityInstrumentor  # noqa: E402
-from otel_agentperf.pricing import CostInstruments, bundled_prices  # noqa: E402
-from otel_agentperf.rate_limits import RateLimitInstruments, read_rate_limits  # noqa: E402
 from tests.openai_tests.conftest import USER_MESSAGES, make_client  # noqa: E402
 
 
@@ -61,24 +59,13 @@ def main() -> None:
 
     limited = make_client(default_headers={"x-fake-rate-limits": "low"})
     refused = make_client(default_headers={"x-fake-fault": "always:429"}, max_retries=0)
-    meter = meter_provider.get_meter("otel_agentperf")
-    rate_limits, costs, prices = RateLimitInstruments(meter), CostInstruments(meter), bundled_prices()
-    attributes = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini"}
 
     def near_the_rate_limit() -> None:
-        raw = limited.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=USER_MESSAGES)
-        rate_limits.record(read_rate_limits(raw.headers), attributes, raw.status_code)
-        usage = raw.parse().usage
-        assert usage is not None and usage.prompt_tokens_details is not None
-        cost = prices.cost(
-            "openai", raw.parse().model, input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens,
-            cache_read_tokens=usage.prompt_tokens_details.cached_tokens or 0,
-        )  # fmt: skip
-        costs.record(cost, {**attributes, "gen_ai.operation.name": "chat"})
+        limited.chat.completions.create(model="gpt-4o-mini", messages=USER_MESSAGES)
         try:
             refused.chat.completions.create(model="gpt-4o-mini", messages=USER_MESSAGES)
-        except openai.RateLimitError as error:
-            rate_limits.record(read_rate_limits(error.response.headers), attributes, error.status_code)
+        except openai.RateLimitError:
+            pass
 
     round_number = 0
     while True:

@@ -73,3 +73,19 @@ def test_several_files_are_read_as_one_recording(tmp_path: Path) -> None:
     report = json.loads(agentperf("report", str(first), str(second), "--format", "json").stdout)
     assert report["agents"][0]["runs"] == 3
     assert report["agents"][0]["duration"]["p50"] == 2.0
+
+
+def test_small_costs_and_the_lowest_rate_limit_headroom_per_model(tmp_path: Path) -> None:
+    trace = Trace()
+    limits = {"agentperf.rate_limit.tokens.limit": 30000, "agentperf.rate_limit.requests.limit": 500}
+    for start, tokens_left in ((0.0, 12000), (1.0, 2400), (2.0, 15000)):
+        attributes = {**limits, "agentperf.rate_limit.tokens.remaining": tokens_left}
+        attributes |= {"agentperf.rate_limit.requests.remaining": 499, "gen_ai.usage.cost.amount": 0.0000127}
+        llm(trace, None, start, start + 0.5, model="gpt-4o-mini", **attributes)
+    path = write(tmp_path / "limited.jsonl", [trace])
+    report = json.loads(agentperf("report", str(path), "--format", "json").stdout)
+    assert report["models"][0]["lowest_rate_limit_headroom"] == {"requests": 0.998, "tokens": 0.08}
+    markdown = agentperf("report", str(path), "--format", "markdown").stdout
+    assert "| gpt-4o-mini | 3 | 0 |" in markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| gpt-4o-mini | 3 |"))
+    assert row.endswith("| $0.000038 | 0 | 8.0% tokens |")

@@ -12,6 +12,12 @@ from tests.helpers import OPENAI_HTTP, fake_handler, one_span, points
 from tests.openai_tests.conftest import API_KEY, USER_MESSAGES, make_async_client, make_client
 
 
+def gpt_4o_mini_usd(usage: object) -> float:
+    """gpt-4o-mini's bundled prices: USD 0.15 / 0.075 (cached) / 0.60 per million input / cached / output tokens."""
+    cached = usage.prompt_tokens_details.cached_tokens
+    return ((usage.prompt_tokens - cached) * 0.15 + cached * 0.075 + usage.completion_tokens * 0.60) / 1e6
+
+
 def test_chat_span_has_request_and_response_attributes(instrumented, client, span_exporter):
     """A chat call gives one CLIENT span named after operation and model, with request and response attributes."""
     instrumented()
@@ -46,6 +52,9 @@ def test_chat_span_has_request_and_response_attributes(instrumented, client, spa
         "gen_ai.usage.cache_read.input_tokens": usage.prompt_tokens_details.cached_tokens,
         "gen_ai.usage.reasoning.output_tokens": 0,
         "openai.response.system_fingerprint": "fp_fake",
+        "gen_ai.usage.cost.amount": pytest.approx(gpt_4o_mini_usd(usage), rel=1e-12),
+        "gen_ai.usage.cost.currency": "USD",
+        "gen_ai.usage.cost.source": "local",
     }
     assert usage.prompt_tokens_details.cached_tokens > 0
     assert span.status.status_code is StatusCode.UNSET

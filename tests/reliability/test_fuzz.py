@@ -87,7 +87,9 @@ def _assert_sound_telemetry(outcome: tuple[str, ...], spans: Any) -> None:
         assert span.status.status_code is not StatusCode.ERROR
         assert "error.type" not in span.attributes
     for key, value in span.attributes.items():
-        if key.startswith("gen_ai.usage."):
+        if key == "gen_ai.usage.cost.amount":
+            assert type(value) is float and value >= 0, (key, value)
+        elif key.startswith("gen_ai.usage.") and not key.startswith("gen_ai.usage.cost."):
             assert type(value) is int and value >= 0, (key, value)
 
 

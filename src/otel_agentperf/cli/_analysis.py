@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_agentperf.cli._otlp import SPAN_KIND_CLIENT, Point, ReadStats, Span, read
+from otel_agentperf.core.rate_limits import HEADROOM_KEYS, headroom
 
 AGENT_OPERATIONS = frozenset({"invoke_agent", "invoke_workflow"})
 TOOL_OPERATION = "execute_tool"
@@ -57,6 +58,7 @@ SPAN_KEYS = frozenset(
         "agentperf.run.cpu_time",
         "error.type",
         *COST_KEYS,
+        *HEADROOM_KEYS,
     }
 )
 """The span attributes the analysis reads; the reader skips the others."""
@@ -134,6 +136,8 @@ class ModelStats:
     first_chunk: array[float] = field(default_factory=lambda: array("d"))
     tokens_per_second: array[float] = field(default_factory=lambda: array("d"))
     input_sizes: array[float] = field(default_factory=lambda: array("d"))
+    lowest_headroom: dict[str, float] = field(default_factory=dict)
+    """The lowest ``remaining / limit`` a response of this model reported, by kind of rate limit."""
 
 
 @dataclass
@@ -259,6 +263,8 @@ class _Builder:
         cost = _cost(attributes)
         if cost is not None:
             stats.cost = (stats.cost or 0.0) + cost
+        for kind, ratio in headroom(attributes):
+            stats.lowest_headroom[kind] = min(ratio, stats.lowest_headroom.get(kind, ratio))
         duration = span.duration
         stats.durations.append(duration)
         if input_tokens:

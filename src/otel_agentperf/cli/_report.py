@@ -93,6 +93,7 @@ def _model_summary(model: str, stats: Any) -> dict[str, Any]:
         "duration": percentiles(stats.durations),
         "time_to_first_chunk": percentiles(stats.first_chunk),
         "output_tokens_per_second_p50": tokens_per_second.get("p50"),
+        "lowest_rate_limit_headroom": dict(sorted(stats.lowest_headroom.items())),
     }
 
 
@@ -132,6 +133,14 @@ def _retries(analysis: Analysis) -> list[dict[str, Any]]:
 
 
 # --- text and markdown ---------------------------------------------------------------------------------------------
+def _lowest(headroom: dict[str, float]) -> str:
+    """The kind of rate limit with the least left, and how much (``8% tokens``); ``-`` if none was reported."""
+    if not headroom:
+        return "-"
+    kind = min(headroom, key=headroom.__getitem__)
+    return f"{units.ratio(headroom[kind])} {kind.replace('_', ' ')}"
+
+
 def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
     """The report as (title, header, rows) tables, shared by the text and markdown renderers."""
     found: list[tuple[str, list[str], list[list[str]]]] = []
@@ -194,8 +203,9 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
     if report["models"]:
         found.append(
             (
-                "LLM calls by model (tokens; prompt-cache hits: share of input tokens read from the cache)",
-                ["model", "calls", "errors", "input", "output", "cache hits", "cost", "retries"],
+                "LLM calls by model (tokens; prompt-cache hits: share of input tokens read from the cache; headroom:"
+                " the least of a rate limit a response left)",
+                ["model", "calls", "errors", "input", "output", "cache hits", "cost", "retries", "headroom"],
                 [
                     [
                         m["model"],
@@ -206,6 +216,7 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
                         units.ratio(m["prompt_cache_hit_ratio"]),
                         units.money(m["cost_usd"]),
                         units.count(m["retries"]),
+                        _lowest(m["lowest_rate_limit_headroom"]),
                     ]
                     for m in report["models"]
                 ],

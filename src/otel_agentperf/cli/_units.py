@@ -5,6 +5,8 @@ Only the command line's output is formatted; the OTLP data keeps its base units.
 
 from __future__ import annotations
 
+import math
+
 _BINARY_PREFIXES = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -50,7 +52,11 @@ def money(value: float | None) -> str:
     """US dollars, with more digits for small amounts."""
     if value is None:
         return "-"
-    return f"${value:,.2f}" if abs(value) >= 10 else f"${value:.4f}"
+    if abs(value) >= 10:
+        return f"${value:,.2f}"
+    if value == 0 or abs(value) >= 0.001:
+        return f"${value:.4f}"
+    return f"${value:.{min(1 - math.floor(math.log10(abs(value))), 10)}f}"  # two significant digits: $0.000038
 
 
 def rate(value: float | None, unit: str) -> str:

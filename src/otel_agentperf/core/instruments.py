@@ -20,7 +20,7 @@ import threading
 import weakref
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,16 @@ SPECS: dict[str, Spec] = {
     semconv.AGENTPERF_RETRY_BACKOFF_DURATION: _seconds("Time waited before each retry."),
     semconv.AGENTPERF_CACHE_REQUESTS: Spec("counter", semconv.UNIT_REQUESTS, "Cache lookups, by result."),
     semconv.AGENTPERF_CACHE_LOOKUP_DURATION: _seconds("Duration of cache lookups.", semconv.CACHE_LOOKUP_BUCKETS),
+    semconv.AGENTPERF_RATE_LIMIT_REJECTIONS: Spec(
+        "counter", semconv.UNIT_RESPONSES, "Responses refused by the provider's rate limit (HTTP 429)."
+    ),
+    semconv.AGENTPERF_RATE_LIMIT_RETRY_AFTER_DURATION: _seconds(
+        "Seconds a rate-limited (HTTP 429) response asked the client to wait.", semconv.RETRY_AFTER_BUCKETS
+    ),
+    semconv.AGENTPERF_CLIENT_COST: Spec("counter", semconv.UNIT_USD, "Cost of LLM calls in USD."),
+    semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS: Spec(
+        "counter", semconv.UNIT_USD, "USD that prompt-cache reads saved against the input price."
+    ),
 }
 """Every synchronous instrument of the package."""
 
@@ -133,6 +143,16 @@ class Instruments:
                 create(name, callbacks=[slot], unit=unit, description=description)
         slot.reader = reader
         return slot
+
+    def summed_counter(self, name: str) -> SummedCounter:
+        """The counter ``name`` of :data:`SPECS`, summed in process and observed at each collection."""
+        with self._lock:
+            counter = self._made.get(name)
+            if counter is None:
+                counter = self._made[name] = SummedCounter()
+        spec = SPECS[name]
+        self.observe("counter", name, spec.unit, spec.description, counter.observe)
+        return counter
 
     def deferred_histogram(self, name: str) -> DeferredHistogram:
         """The histogram ``name`` of :data:`SPECS`, taking batches of points recorded at the next collection."""
@@ -228,6 +248,54 @@ class DeferredHistogram:
         """
         if values:
             self._points.add(self.histogram, values, attributes, context)
+
+
+MAX_SUMMED_SETS = 2000
+"""Attribute sets a :class:`SummedCounter` keeps apart (the SDK's default cardinality limit); the rest are summed in
+one set with ``otel.metric.overflow=true``, as the SDK does."""
+_OVERFLOW = frozenset({("otel.metric.overflow", True)})
+_MAX_KNOWN_OBJECTS = 4096
+
+
+class SummedCounter:
+    """A monotonic counter summed in this process and reported at each collection (as an observable counter).
+
+    Adding costs a dictionary update on the caller's path where a counter's ``add`` costs a metric point (the SDK's
+    attribute hashing, aggregation and exemplar sampling); its points carry no exemplars. An attribute set is
+    recognised by its identity first (an LLM call's sets are cached objects), else by its content.
+    """
+
+    __slots__ = ("_known", "_sums", "_lock")
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Mapping[str, Any], frozenset[tuple[str, Any]]]] = {}
+        self._sums: dict[frozenset[tuple[str, Any]], float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, amount: float, attributes: Mapping[str, Any]) -> None:
+        """Add ``amount`` (>= 0) to the sum of ``attributes``."""
+        with self._lock:
+            known = self._known.get(id(attributes))
+            if known is not None and known[0] is attributes:
+                key = known[1]
+            else:
+                key = self._key(attributes)
+            self._sums[key] = self._sums.get(key, 0.0) + amount
+
+    def _key(self, attributes: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
+        key = frozenset(attributes.items())
+        if key not in self._sums and len(self._sums) >= MAX_SUMMED_SETS:
+            key = _OVERFLOW
+        if len(self._known) >= _MAX_KNOWN_OBJECTS:
+            self._known.clear()
+        self._known[id(attributes)] = (attributes, key)  # the reference keeps the id from being reused
+        return key
+
+    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        """Every sum, with its attributes."""
+        with self._lock:
+            sums = list(self._sums.items())
+        return [Observation(total, dict(key)) for key, total in sums]
 
 
 _by_meter: weakref.WeakKeyDictionary[Meter, Instruments] = weakref.WeakKeyDictionary()

@@ -39,10 +39,14 @@ from otel_agentperf.core.content import ContentPolicy
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import Instruments
 from otel_agentperf.core.lifecycle import Operation, error_type
+from otel_agentperf.core.pricing import CallCost, CostInstruments, PriceTable, bundled_prices, resolve_prices
 from otel_agentperf.core.provider import LLMOperation, LLMResult
+from otel_agentperf.core.rate_limits import RateLimitInstruments, RateLimits, read_rate_limits
 from otel_agentperf.core.retries import RETRY_OWNER_KEY, RetryRecorder
 from otel_agentperf.core.settings import read_bool
 from otel_agentperf.core.tally import current_run, record_llm_call
+
+_RETRY_AFTER = semconv.AGENTPERF_RATE_LIMIT_RETRY_AFTER
 
 GAP_BUFFER = 1024
 """Chunk gaps a stream keeps before it records them (8 bytes each)."""
@@ -57,6 +61,8 @@ class LLMSettings:
     """Whether streams record ``time_per_output_chunk`` (one point per output chunk after the first)."""
     stream_include_usage: bool = False
     """OpenAI: ask streamed chat completions for token usage."""
+    prices: PriceTable = field(default_factory=bundled_prices)
+    """The price table calls are priced with (the bundled one, extended by the user's)."""
 
 
 def resolve_llm_settings(kwargs: Mapping[str, Any], **provider_settings: Any) -> LLMSettings:
@@ -64,6 +70,7 @@ def resolve_llm_settings(kwargs: Mapping[str, Any], **provider_settings: Any) ->
     return LLMSettings(
         content=ContentPolicy.resolve(kwargs),
         chunk_gaps=read_bool(env.OTEL_AGENTPERF_CHUNK_GAPS, "chunk_gaps", kwargs.get("chunk_gaps"), True),
+        prices=resolve_prices(kwargs.get("prices")),
         **provider_settings,
     )
 
@@ -83,6 +90,8 @@ class LLMTelemetry:
         "cache_write_tokens",
         "retries",
         "metric_sets",
+        "rate_limits",
+        "costs",
     )
 
     def __init__(
@@ -101,6 +110,8 @@ class LLMTelemetry:
         self.cache_write_tokens = instruments.counter(semconv.GEN_AI_CLIENT_CACHE_WRITE_TOKENS)
         self.retries = RetryRecorder(instruments)
         self.metric_sets = MetricAttributes()
+        self.rate_limits = RateLimitInstruments(instruments)
+        self.costs = CostInstruments(instruments)
 
     def start(self, operation: LLMOperation, instance: Any, kwargs: Mapping[str, Any]) -> LLMInvocation | None:
         """Start the span of one call and make it current; ``None`` if telemetry failed (the call goes on bare)."""
@@ -139,6 +150,9 @@ class LLMInvocation(Operation, LLMResult):
         "backoff_time",
         "run",
         "kwargs",
+        "limits",
+        "headers_read",
+        "cost",
     )
 
     def __init__(
@@ -166,12 +180,19 @@ class LLMInvocation(Operation, LLMResult):
         self.backoff_time = 0.0
         self.run = current_run()
         self.kwargs = kwargs
+        self.limits: RateLimits | None = None
+        self.headers_read = False
+        self.cost: CallCost | None = None
 
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
         """Leave the call's context; read ``result`` and end, or wrap it if it is a stream. Returns what to return."""
         self.leave()
         try:
+            if not self.headers_read:
+                headers = self.operation.response_headers(result)
+                if headers is not None:
+                    self.read_headers(headers)
             if self.operation.is_stream(kwargs, result):
                 return stream_proxy(result, self)
             self.operation.read_response(self, result)
@@ -183,7 +204,32 @@ class LLMInvocation(Operation, LLMResult):
     def fail(self, error: BaseException) -> None:
         """Leave the call's context and end the span with ``error`` (which the caller then re-raises)."""
         self.leave()
+        try:
+            headers = self.operation.response_headers(error)
+            status = self.operation.error_status(error)
+            if headers is not None or status == 429:
+                self.read_headers(headers, status)
+        except Exception as internal:  # noqa: BLE001
+            self.telemetry.reporter.report(f"{self.operation.name} error headers", internal)
         self.end(error)
+
+    def read_headers(self, headers: object | None, status_code: int | None = None) -> None:
+        """Read the rate-limit headers of one HTTP response of this call (each attempt's; the last one is kept).
+
+        ``status_code`` is set for a response that failed (429: a rate-limit rejection). Without rate-limit headers
+        this costs one C-level scan of the header names.
+        """
+        if status_code is None:
+            self.headers_read = True  # the response the call returns: finish() need not look again
+        limits = None if headers is None else read_rate_limits(headers)
+        if limits is None and status_code != 429:
+            return
+        self.telemetry.rate_limits.record(self.metric_attributes, limits, status_code)
+        if limits is not None:
+            previous = self.limits
+            if previous is not None and _RETRY_AFTER in previous:
+                limits.setdefault(_RETRY_AFTER, previous[_RETRY_AFTER])  # what the last 429 asked for
+            self.limits = limits
 
     def on_chunk(self, chunk: object) -> None:
         """Account for one stream chunk (called by the stream proxies for every chunk)."""
@@ -240,6 +286,9 @@ class LLMInvocation(Operation, LLMResult):
         context = self.metric_context()
         telemetry.duration.record(duration, attributes, context)
         self._record_tokens(attributes, input_set, output_set, context)
+        cost = self.cost = self._price()
+        if cost is not None:
+            telemetry.costs.record(cost, attributes)
         if self.run is not None:
             record_llm_call(
                 self.run,
@@ -249,6 +298,7 @@ class LLMInvocation(Operation, LLMResult):
                 self.cache_write_tokens,
                 error is not None,
                 max(duration - self.backoff_time, 0.0),
+                0.0 if cost is None else cost.amount,
             )
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes, context)
@@ -259,6 +309,25 @@ class LLMInvocation(Operation, LLMResult):
             self.close_span(self._span_attributes(stream_end), kind, error)
         else:
             self.span.end()
+
+    def _price(self) -> CallCost | None:
+        """The call's cost from its own token counts (which include cached tokens); ``None`` if it cannot be priced."""
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        attributes = self.metric_attributes
+        provider = attributes.get(semconv.GEN_AI_PROVIDER_NAME)
+        model = self.response_model or attributes.get(semconv.GEN_AI_REQUEST_MODEL)
+        if not isinstance(provider, str) or not isinstance(model, str):
+            return None
+        return self.telemetry.settings.prices.cost(
+            provider,
+            model,
+            input_tokens=self.input_tokens or 0,
+            output_tokens=self.output_tokens or 0,
+            cache_read_tokens=self.cache_read_tokens or 0,
+            cache_write_tokens=self.cache_write_tokens or 0,
+            input_includes_cache=True,
+        )
 
     def _record_gaps(self, attributes: Attributes, context: Context | None = None) -> None:
         gaps = self.chunk_gaps
@@ -310,6 +379,10 @@ class LLMInvocation(Operation, LLMResult):
         if self.retry_count:
             attributes[semconv.AGENTPERF_RETRY_COUNT] = self.retry_count
             attributes[semconv.AGENTPERF_RETRY_BACKOFF_TIME] = self.backoff_time
+        if self.limits is not None:
+            attributes.update(self.limits)
+        if self.cost is not None:
+            attributes.update(self.cost.attributes())
         return attributes
 
     def _emit_content(self) -> None:

@@ -20,8 +20,10 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
+from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.llm import LLMInvocation, LLMTelemetry
 from otel_agentperf.core.provider import STAINLESS_RAW_HEADER, LLMOperation
+from otel_agentperf.core.retries import current_retry_owner
 from otel_agentperf.core.streams import (
     AsyncStreamManagerProxy,
     AsyncStreamProxy,
@@ -117,6 +119,32 @@ def stream_manager_wrappers(
         return wrap
 
     return wrapper(SyncStreamManagerProxy), wrapper(AsyncStreamManagerProxy)
+
+
+def sdk_response_wrappers(reporter: ErrorReporter) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
+    """Wrappers (sync, async) for a Stainless client's ``_process_response(*, response, ...)``.
+
+    Every successful HTTP response of a call (plain, streamed or raw) passes there, inside the call's context: its
+    headers go to the current LLM call (``LLMInvocation.read_headers``), which reads only the rate-limit ones.
+    """
+
+    def hand_over(kwargs: Any) -> None:
+        try:
+            owner = current_retry_owner()
+            if isinstance(owner, LLMInvocation):
+                owner.read_headers(getattr(kwargs.get("response"), "headers", None))
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            reporter.report("response headers", error)
+
+    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        hand_over(kwargs)
+        return wrapped(*args, **kwargs)
+
+    async def async_wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+        hand_over(kwargs)
+        return await wrapped(*args, **kwargs)
+
+    return sync_wrapper, async_wrapper
 
 
 Route = tuple[LLMOperation, "PrepareKwargs | None"]

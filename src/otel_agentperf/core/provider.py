@@ -9,17 +9,24 @@ An adapter (``instrumentation/<provider>/``) describes each instrumented method 
 - :meth:`~LLMOperation.input_content`: prompt content, read only when content capture is on;
 - :meth:`~LLMOperation.is_stream`, :meth:`~LLMOperation.read_response`, :meth:`~LLMOperation.read_chunk`: fill the
   typed :class:`LLMResult` from a complete response or from each stream chunk. Readers write results, never
-  telemetry, and must not raise on unexpected shapes (``core.values`` has defensive readers).
+  telemetry, and must not raise on unexpected shapes (``core.values`` has defensive readers);
+- :meth:`~LLMOperation.response_headers` and :meth:`~LLMOperation.error_status`: the HTTP headers of a returned
+  response or a raised error, and an error's status code. The core reads the rate-limit headers from them
+  (``core.rate_limits``: headroom, 429s) and prices the call from the typed result's tokens (``core.pricing``).
 
 :class:`ClientOperation` holds the defaults for Stainless-style SDK clients (openai, anthropic): the resource's
 ``instance._client.base_url`` names the server, the provider is fixed, and the client's
 ``_sleep_for_retry`` is where retries wait (:data:`STAINLESS_RETRY_SLEEPS`, patched with
-``core.retries.sdk_sleep_wrappers``). Clients built otherwise override the hooks:
+``core.retries.sdk_sleep_wrappers``), and ``_process_response`` is where every successful response passes
+(:data:`STAINLESS_RESPONSE_HOOKS`, patched with ``core.llm_wrappers.sdk_response_wrappers``, which hands its headers to
+the call). Clients built otherwise override the hooks:
 
 - :meth:`ClientOperation.provider_name` for a provider known only per call (LiteLLM routes by model prefix);
 - :meth:`ClientOperation.server_url` for clients without ``_client.base_url`` (google-genai, boto3/Bedrock): return
   the endpoint URL string the client keeps (the same object on every call: the attributes are cached per object), an
   object with ``host``/``port``/``scheme``, or ``None``;
+- :meth:`ClientOperation.response_headers` / :meth:`ClientOperation.error_status` for responses and errors that are
+  not httpx-shaped (google-genai: ``sdk_http_response.headers``; boto3: ``ResponseMetadata.HTTPHeaders``);
 - retries: a client without ``_sleep_for_retry`` patches the function its retry loop waits in with
   ``sdk_sleep_wrappers`` if it has one; a loop that calls one method per attempt and hides its waits (google-genai's
   tenacity loop) is wrapped with ``core.retries.attempt_loop_wrappers``, which also keeps the retry-library
@@ -34,13 +41,16 @@ from urllib.parse import urlsplit
 
 from otel_agentperf import semconv
 from otel_agentperf.core.attribute_sets import Attributes, SamplingAttributes
-from otel_agentperf.core.values import as_int, as_str, field, put
+from otel_agentperf.core.values import as_int, as_str, field, http_status, put
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 STAINLESS_RETRY_SLEEPS: Final = ("SyncAPIClient._sleep_for_retry", "AsyncAPIClient._sleep_for_retry")
 """Where a Stainless-style client (in its ``<package>._base_client`` module) waits before each retry."""
 
+STAINLESS_RESPONSE_HOOKS: Final = ("SyncAPIClient._process_response", "AsyncAPIClient._process_response")
+"""Where a Stainless-style client turns every successful HTTP response (plain, streamed, raw) into its result;
+patched with ``core.llm_wrappers.sdk_response_wrappers`` so that the call reads the response's rate-limit headers."""
 STAINLESS_REQUESTS: Final = ("SyncAPIClient.request", "AsyncAPIClient.request")
 """The client method every API call of a Stainless-style client goes through (``<package>._base_client``).
 
@@ -116,6 +126,15 @@ class LLMOperation(Protocol):
     def read_chunk(self, result: LLMResult, chunk: object) -> bool:
         """Fill ``result`` from one stream chunk; return whether it carried output (counts as an output chunk)."""
 
+    def response_headers(self, response: object) -> object | None:
+        """The HTTP headers of what the client returned or raised (``httpx.Headers`` or a mapping), or ``None``.
+
+        The core reads only the rate-limit headers of ``core.rate_limits`` from them, never any other.
+        """
+
+    def error_status(self, error: BaseException) -> int | None:
+        """The HTTP status code of an exception the client raised (429 counts as a rate-limit rejection)."""
+
 
 class ClientOperation:
     """The defaults of an operation on a resource of a Stainless-style SDK client; adapters subclass it.
@@ -170,6 +189,21 @@ class ClientOperation:
     def read_chunk(self, result: LLMResult, chunk: object) -> bool:
         """No chunk carries output."""
         return False
+
+    def response_headers(self, response: object) -> object | None:
+        """``.headers`` of a raw response, else ``.response.headers`` of a stream or an HTTP error.
+
+        A parsed response has no headers: a Stainless client hands them over in ``_process_response``
+        (:data:`STAINLESS_RESPONSE_HOOKS`), before this is asked.
+        """
+        headers = getattr(response, "headers", None)
+        if headers is None:
+            headers = getattr(getattr(response, "response", None), "headers", None)
+        return headers
+
+    def error_status(self, error: BaseException) -> int | None:
+        """The HTTP status of ``error`` (``status_code`` of the SDKs' ``APIStatusError``, google-genai's ``code``)."""
+        return http_status(error)
 
     def _build_sampling(self, url: object, model: object, provider: str) -> Attributes:
         return client_attributes(self.name, provider, model, url)

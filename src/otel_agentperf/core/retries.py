@@ -31,13 +31,15 @@ from opentelemetry.util.types import AttributeValue
 from otel_agentperf import semconv
 from otel_agentperf.core.instruments import Instruments
 from otel_agentperf.core.lifecycle import error_type
-from otel_agentperf.core.tally import record_retry
+from otel_agentperf.core.tally import record_rate_limit_wait, record_retry
+from otel_agentperf.core.values import http_status
 
 if TYPE_CHECKING:
     from otel_agentperf.core.guard import ErrorReporter
 
 _LLM_KEYS = (semconv.GEN_AI_OPERATION_NAME, semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
 
+_RATE_LIMITED = 429
 _EMPTY_CONTEXT = otel_context.Context()
 
 RETRY_OWNER_KEY = otel_context.create_key("otel_agentperf.retry_owner")
@@ -52,6 +54,9 @@ class RetryOwner(Protocol):
 
     def add_retry(self, delay: float) -> None:
         """Count one retry and the seconds waited before it."""
+
+    def read_headers(self, headers: object | None, status_code: int | None = None) -> None:
+        """Read the rate-limit headers of a response that is retried (``status_code`` set)."""
 
 
 def current_retry_owner() -> RetryOwner | None:
@@ -148,6 +153,8 @@ def record_library_retry(
     if in_sdk_retry_loop():  # the SDK's instrumentor records it
         return
     kind = semconv.RETRY_ERROR_RESULT if failure is None else error_type(failure)
+    if getattr(failure, "status_code", None) == _RATE_LIMITED:
+        record_rate_limit_wait(delay)
     span, context_attributes = _retry_span(delay)
     recorder.record(
         source, attempt, kind, delay, span=span, started_ns=time_ns(), context_attributes=context_attributes
@@ -162,12 +169,13 @@ def _record_sdk_retry(
     delay: float,
     started_ns: int,
 ) -> None:
-    status_code = getattr(kwargs.get("response"), "status_code", None)
-    if not isinstance(status_code, int):
-        status_code = None
+    response = kwargs.get("response")
+    status_code = getattr(response, "status_code", None)
     retries_taken = kwargs.get("retries_taken")
     attempt = retries_taken + 1 if isinstance(retries_taken, int) else 0
-    record_sdk_retry(recorder, source, attempt, failure, status_code, delay, started_ns)
+    status_code = status_code if isinstance(status_code, int) else None
+    headers = getattr(response, "headers", None)
+    record_sdk_retry(recorder, source, attempt, failure, status_code, delay, started_ns, headers)
 
 
 SDK_RETRY_LOOP_KEY = otel_context.create_key("otel_agentperf.sdk_retry_loop")
@@ -255,20 +263,14 @@ def attempt_loop_wrappers(
     return sync_loop, async_loop, sync_attempt, async_attempt
 
 
-def _status_code(failure: BaseException) -> int | None:
-    for name in ("status_code", "code"):
-        value = getattr(failure, name, None)
-        if type(value) is int and 100 <= value < 600:
-            return value
-    return None
-
-
 def _record_attempt_retry(recorder: RetryRecorder, source: str, loop: _Loop) -> None:
     failure = loop.failure
     assert failure is not None
     loop.failure = None
     delay = max(default_timer() - loop.failed_at, 0.0)
-    record_sdk_retry(recorder, source, loop.failures, failure, _status_code(failure), delay, loop.failed_at_ns)
+    headers = getattr(getattr(failure, "response", None), "headers", None)
+    status_code = http_status(failure)
+    record_sdk_retry(recorder, source, loop.failures, failure, status_code, delay, loop.failed_at_ns, headers)
 
 
 def record_sdk_retry(
@@ -279,10 +281,20 @@ def record_sdk_retry(
     status_code: int | None,
     delay: float,
     started_ns: int,
+    headers: object | None = None,
 ) -> None:
-    """Record a retry made by an SDK's own loop, for the LLM call current in this context or the current span."""
+    """Record a retry made by an SDK's own loop, for the LLM call current in this context or the current span.
+
+    ``status_code`` and ``headers`` are those of the HTTP response retried, if there was one: the LLM call reads its
+    rate-limit headers, and a 429's wait counts as the run's rate-limit wait.
+    """
     if status_code is not None:
         kind = str(status_code)
+        owner = current_retry_owner()
+        if owner is not None:
+            owner.read_headers(headers, status_code)
+        if status_code == _RATE_LIMITED:
+            record_rate_limit_wait(delay)
     elif failure is not None:
         kind = error_type(failure)
     else:

@@ -32,6 +32,10 @@ class RunCounts:
     cache_misses: int = 0
     retries: int = 0
     errors: int = 0
+    cost: float = 0.0
+    """USD of the LLM calls that could be priced."""
+    rate_limit_wait: float = 0.0
+    """Seconds waited before retrying responses refused by a rate limit (HTTP 429)."""
     llm_time: float = 0.0
     """Seconds in LLM calls, apart from the waits between their retries."""
     tool_time: float = 0.0
@@ -90,8 +94,9 @@ def record_llm_call(
     cache_write_tokens: int | None,
     failed: bool,
     seconds: float = 0.0,
+    cost: float = 0.0,
 ) -> None:
-    """Count one LLM call of ``seconds`` (waits between retries excluded) in ``tally``, the run current at its start."""
+    """Count one LLM call of ``seconds`` (waits between retries excluded) and its USD cost in the run ``tally``."""
     if tally is None:
         return
     with tally.lock:
@@ -103,6 +108,15 @@ def record_llm_call(
         counts.cache_write_tokens += cache_write_tokens or 0
         counts.errors += failed
         counts.llm_time += seconds
+        counts.cost += cost
+
+
+def record_rate_limit_wait(seconds: float) -> None:
+    """Add the wait before retrying a rate-limited (HTTP 429) response to the current run."""
+    tally = _CURRENT.get()
+    if tally is not None:
+        with tally.lock:
+            tally.counts.rate_limit_wait += seconds
 
 
 def record_tool_call(failed: bool, seconds: float = 0.0) -> None:

@@ -42,6 +42,15 @@ def as_str_list(value: object) -> list[str] | None:
     return None
 
 
+def http_status(error: BaseException) -> int | None:
+    """The HTTP status code an SDK's exception carries (``status_code``, or ``code`` as google-genai has it)."""
+    for name in ("status_code", "code"):
+        value = getattr(error, name, None)
+        if type(value) is int and 100 <= value < 600:
+            return value
+    return None
+
+
 def put(attributes: dict[str, AttributeValue], key: str, value: AttributeValue | None) -> None:
     """Set ``key`` only when ``value`` is not ``None``."""
     if value is not None:

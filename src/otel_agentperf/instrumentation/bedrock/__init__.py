@@ -158,4 +158,5 @@ def _record(recorder: RetryRecorder, args: Any, kwargs: Any, delay: float, start
         status_code if type(status_code) is int else None,
         delay,
         started_ns,
+        getattr(http_response, "headers", None),
     )

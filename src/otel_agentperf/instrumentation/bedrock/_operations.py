@@ -58,6 +58,14 @@ class _RuntimeOperation(ClientOperation):
     def is_stream(self, kwargs: Mapping[str, Any], result: object) -> bool:
         return self.streamed
 
+    def response_headers(self, response: object) -> object | None:
+        """``ResponseMetadata.HTTPHeaders`` of a response, or of a ``ClientError``'s ``response``."""
+        return _metadata(response).get("HTTPHeaders")
+
+    def error_status(self, error: BaseException) -> int | None:
+        """``ResponseMetadata.HTTPStatusCode`` of a ``ClientError`` (429 for a ``ThrottlingException``)."""
+        return as_int(_metadata(error).get("HTTPStatusCode"))
+
     def _stream_attribute(self, attributes: Attributes) -> Attributes:
         if self.streamed:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = True
@@ -207,6 +215,12 @@ def _set_tokens(
         result.cache_read_tokens = cache_read
     if cache_write is not None:
         result.cache_write_tokens = cache_write
+
+
+def _metadata(response: object) -> Mapping[str, Any]:
+    data = response if isinstance(response, dict) else getattr(response, "response", None)
+    metadata = data.get("ResponseMetadata") if isinstance(data, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _json(body: object) -> Any:

@@ -46,6 +46,13 @@ class _ModelsOperation(ClientOperation):
         """The client's base URL string (the same object on every call, so the attributes are built once)."""
         return field(getattr(getattr(instance, "_api_client", None), "_http_options", None), "base_url")
 
+    def response_headers(self, response: object) -> object | None:
+        """``sdk_http_response.headers`` of a response; an ``APIError``'s ``response.headers``."""
+        http_response = getattr(response, "sdk_http_response", None)
+        if http_response is not None:
+            return getattr(http_response, "headers", None)
+        return getattr(getattr(response, "response", None), "headers", None)
+
 
 class GenerateContent(_ModelsOperation):
     """``generate_content`` and ``generate_content_stream`` (whose result is a generator of responses)."""

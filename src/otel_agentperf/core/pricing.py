@@ -18,6 +18,7 @@ Spans that follow the GenAI conventions already count every prompt token in ``ge
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -28,11 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from opentelemetry.metrics import Meter
+from typing import Any, NamedTuple
 
 from otel_agentperf import semconv
+from otel_agentperf.core.instruments import Instruments
 from otel_agentperf.environment_variables import OTEL_AGENTPERF_PRICES
 from otel_agentperf.exceptions import ConfigurationError
 
@@ -48,9 +48,12 @@ INPUT_INCLUDES_CACHE: Mapping[str, bool] = {
 
 _PER_TOKEN = 1e-6
 _PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
-_DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")
+_DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{3,4})$")
+"""A snapshot suffix: a date (`-20241022`, `-2024-08-06`), a month-day (`-0125`) or a version (`-001`)."""
 _BEDROCK_ID = re.compile(r"^(?:[a-z]{2,6}(?:-[a-z]+)?\.)?(?P<id>[a-z0-9-]+\.[^:]+?)(?:-v\d+)?(?::\d+)?$")
 _MAX_REPORTED_UNKNOWN = 1000
+_MAX_REMEMBERED = 4096
+_UNSEEN = object()
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,7 @@ class Price:
     source: str | None = None
 
 
-@dataclass(frozen=True)
-class CallCost:
+class CallCost(NamedTuple):
     """What one call cost, and what its cache reads saved against the input price (both USD)."""
 
     amount: float
@@ -74,11 +76,13 @@ class CallCost:
 
     def attributes(self) -> dict[str, float | str]:
         """Span attributes of the GenAI cost proposal: amount, currency and ``local`` as the source."""
-        return {
-            semconv.GEN_AI_USAGE_COST_AMOUNT: self.amount,
-            semconv.GEN_AI_USAGE_COST_CURRENCY: semconv.COST_CURRENCY_USD,
-            semconv.GEN_AI_USAGE_COST_SOURCE: semconv.COST_SOURCE_LOCAL,
-        }
+        return {semconv.GEN_AI_USAGE_COST_AMOUNT: self.amount, **_COST_LABELS}
+
+
+_COST_LABELS = {
+    semconv.GEN_AI_USAGE_COST_CURRENCY: semconv.COST_CURRENCY_USD,
+    semconv.GEN_AI_USAGE_COST_SOURCE: semconv.COST_SOURCE_LOCAL,
+}
 
 
 def model_key(provider: str, model: str) -> str:
@@ -96,6 +100,7 @@ class PriceTable:
         self._prices = dict(prices)
         self._unknown: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._found: dict[tuple[str, str], Price | None] = {}
 
     def __len__(self) -> int:
         return len(self._prices)
@@ -106,6 +111,15 @@ class PriceTable:
 
     def price(self, provider: str, model: str) -> Price | None:
         """The price of ``model``: its own row if listed, else its family's (the name without a date suffix)."""
+        found = self._found.get((provider, model), _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[return-value]
+        found = self._look_up(provider, model)
+        if len(self._found) < _MAX_REMEMBERED:
+            self._found[(provider, model)] = found
+        return found
+
+    def _look_up(self, provider: str, model: str) -> Price | None:
         key = model_key(provider, model)
         found = self._prices.get((provider, key))
         if found is None:
@@ -142,6 +156,8 @@ class PriceTable:
         if input_includes_cache is None:
             input_includes_cache = INPUT_INCLUDES_CACHE.get(provider, True)
         uncached = input_tokens - cache_read_tokens - cache_write_tokens if input_includes_cache else input_tokens
+        if min(uncached, output_tokens, cache_read_tokens, cache_write_tokens) < 0:
+            return None  # counts that contradict each other (more cached tokens than input ones): no guess
         if (cache_read_tokens and price.cache_read is None) or (cache_write_tokens and price.cache_write is None):
             return None
         amount = uncached * price.input + output_tokens * price.output
@@ -150,6 +166,8 @@ class PriceTable:
         return CallCost(amount * _PER_TOKEN, savings * _PER_TOKEN)
 
     def _report_unknown(self, provider: str, model: str) -> None:
+        if (provider, model) in self._unknown:
+            return
         with self._lock:
             if (provider, model) in self._unknown or len(self._unknown) >= _MAX_REPORTED_UNKNOWN:
                 return
@@ -163,8 +181,9 @@ class PriceTable:
         )
 
 
+@functools.cache
 def bundled_prices() -> PriceTable:
-    """The price table that ships with this package."""
+    """The price table that ships with this package (read once)."""
     text = resources.files("otel_agentperf").joinpath("prices.json").read_text(encoding="utf-8")
     return parse_prices(json.loads(text), "the bundled prices.json")
 
@@ -233,20 +252,16 @@ def _parse_price(row: Mapping[str, Any], name: str, where: str) -> float | None:
 
 
 class CostInstruments:
-    """The cost counters: USD spent, and USD saved by prompt-cache reads."""
+    """The cost counters: USD spent, and USD saved by prompt-cache reads (summed in process, see ``SummedCounter``)."""
 
-    def __init__(self, meter: Meter) -> None:
-        self.cost = meter.create_counter(
-            semconv.AGENTPERF_CLIENT_COST, unit=semconv.UNIT_USD, description="Cost of LLM calls in USD."
-        )
-        self.cache_savings = meter.create_counter(
-            semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS,
-            unit=semconv.UNIT_USD,
-            description="USD that prompt-cache reads saved against the input price.",
-        )
+    __slots__ = ("cost", "cache_savings")
 
-    def record(self, cost: CallCost | None, attributes: Mapping[str, str]) -> None:
-        """Add one call's cost; ``attributes`` are provider, request model and operation name."""
+    def __init__(self, instruments: Instruments) -> None:
+        self.cost = instruments.summed_counter(semconv.AGENTPERF_CLIENT_COST)
+        self.cache_savings = instruments.summed_counter(semconv.AGENTPERF_CLIENT_COST_CACHE_SAVINGS)
+
+    def record(self, cost: CallCost | None, attributes: Mapping[str, Any]) -> None:
+        """Add one call's cost with the call's metric ``attributes``."""
         if cost is None:
             return
         self.cost.add(cost.amount, attributes)
