@@ -238,3 +238,10 @@ def test_the_headroom_gauge_tracks_a_bounded_number_of_models():
 def test_counts_that_are_not_integers_are_left_out():
     headers = {"x-ratelimit-limit-requests": "1.5", "x-ratelimit-remaining-requests": " 7 "}
     assert read_rate_limits(headers) == {"agentperf.rate_limit.requests.remaining": 7}
+
+
+def test_values_that_are_not_text_are_left_out():
+    headers = {"x-ratelimit-limit-requests": ["500"], "x-ratelimit-remaining-requests": None, "retry-after": 3}
+    assert read_rate_limits({**headers, "x-ratelimit-limit-tokens": "100"}) == {
+        "agentperf.rate_limit.tokens.limit": 100
+    }

@@ -57,7 +57,11 @@ def read_rate_limits(headers: Mapping[str, str] | Any, now: float | None = None)
     text = "\n".join(headers).lower()
     if "ratelimit-" not in text and "retry-after" not in text:
         return None
-    found = [(name, lower, headers[name]) for name in headers if (lower := name.lower()) in _FIELDS]
+    found = [
+        (name, lower, value)
+        for name in headers
+        if (lower := name.lower()) in _FIELDS and isinstance(value := headers[name], (str, bytes))
+    ]
     return _parse(found, _FIELDS, now)
 
 
