@@ -9,6 +9,11 @@ through three guarded phases (``core.llm_wrappers``):
 2. the user's call runs outside any telemetry ``try``; its exception is recorded and re-raised unchanged;
 3. :meth:`LLMInvocation.finish` reads the response (or wraps a stream), records metrics and ends the span.
 
+A call that starts while another LLM call of this package is current (LiteLLM calling the openai SDK, a LiteLLM
+Router calling ``litellm.completion`` per attempt) is *nested*: it keeps its span, a child of the outer call's, but
+records no metric points and is not counted in the run, which count the outer call once. Its retries count once too,
+on its own span's events, and add to the outer call's ``agentperf.retry.count`` and backoff time.
+
 Every metric point of a call is recorded in a context holding the call's span, so that an exemplar links to the LLM
 span it measures (also for points recorded after the span stopped being current, and outside any run). Metrics never
 depend on sampling; span attributes beyond the sampling ones are built only when the span records.
@@ -110,6 +115,9 @@ class LLMTelemetry:
             name = f"{operation.name} {model}" if model else operation.name
             span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             invocation = LLMInvocation(self, operation, span, attributes, kwargs)
+            outer = otel_context.get_value(RETRY_OWNER_KEY)
+            if isinstance(outer, LLMInvocation):
+                invocation.outer = outer
             if invocation.capture_content and span.is_recording():
                 invocation.add_content(operation.input_content(kwargs))
             invocation.enter(otel_context.set_value(RETRY_OWNER_KEY, invocation))
@@ -139,6 +147,7 @@ class LLMInvocation(Operation, LLMResult):
         "backoff_time",
         "run",
         "kwargs",
+        "outer",
     )
 
     def __init__(
@@ -166,6 +175,8 @@ class LLMInvocation(Operation, LLMResult):
         self.backoff_time = 0.0
         self.run = current_run()
         self.kwargs = kwargs
+        self.outer: LLMInvocation | None = None
+        """The LLM call this one is nested in, which records the metrics and the run's count for both."""
 
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
@@ -217,9 +228,11 @@ class LLMInvocation(Operation, LLMResult):
             self.telemetry.reporter.report(f"{self.operation.name} end", internal)
 
     def add_retry(self, delay: float) -> None:
-        """Count one retry of this call and the time waited before it."""
+        """Count one retry of this call (and of the call it is nested in) and the time waited before it."""
         self.retry_count += 1
         self.backoff_time += delay
+        if self.outer is not None:
+            self.outer.add_retry(delay)
 
     def add_content(self, attributes: Mapping[str, Any]) -> None:
         """Keep captured content, serialised and truncated, to put on the span or its event at the end."""
@@ -230,9 +243,19 @@ class LLMInvocation(Operation, LLMResult):
 
     # --- internals -------------------------------------------------------------------------------------------------
     def _record(self, error: BaseException | None, stream_end: str | None) -> None:
-        telemetry = self.telemetry
         duration = max(default_timer() - self.started, 0.0)
         kind = None if error is None else error_type(error)
+        if self.outer is None:
+            self._record_metrics(duration, error, kind)
+        if self.span.is_recording():
+            if self.capture_content:
+                self._emit_content()
+            self.close_span(self._span_attributes(stream_end), kind, error)
+        else:
+            self.span.end()
+
+    def _record_metrics(self, duration: float, error: BaseException | None, kind: str | None) -> None:
+        telemetry = self.telemetry
         if kind is None:
             attributes, input_set, output_set = telemetry.metric_sets.get(self.metric_attributes, self.response_model)
         else:
@@ -253,19 +276,14 @@ class LLMInvocation(Operation, LLMResult):
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes, context)
             self._record_gaps(attributes, context)
-        if self.span.is_recording():
-            if self.capture_content:
-                self._emit_content()
-            self.close_span(self._span_attributes(stream_end), kind, error)
-        else:
-            self.span.end()
 
     def _record_gaps(self, attributes: Attributes, context: Context | None = None) -> None:
         gaps = self.chunk_gaps
         histogram = self.telemetry.time_per_output_chunk
         if gaps and histogram is not None:
             self.chunk_gaps = None  # the queue owns the array now
-            histogram.record_batch(gaps, attributes, context or self.metric_context())
+            if self.outer is None:  # a nested call's gaps are the outer call's
+                histogram.record_batch(gaps, attributes, context or self.metric_context())
 
     def _record_tokens(
         self, attributes: Attributes, input_set: Attributes, output_set: Attributes, context: Context

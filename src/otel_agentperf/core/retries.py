@@ -188,15 +188,15 @@ class _Loop:
 
     __slots__ = ("failures", "failed_at", "failed_at_ns", "failure")
 
-    def __init__(self) -> None:
-        self.failures = 0
-        self.failed_at = 0.0
-        self.failed_at_ns = 0
-        self.failure: BaseException | None = None
+    def __init__(self, failure: BaseException | None = None) -> None:
+        self.failures = 0 if failure is None else 1
+        self.failed_at = default_timer()
+        self.failed_at_ns = time_ns()
+        self.failure = failure
 
 
 def attempt_loop_wrappers(
-    recorder: RetryRecorder, source: str, reporter: ErrorReporter
+    recorder: RetryRecorder, source: str, reporter: ErrorReporter, *, after_failure: bool = False
 ) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]], Callable[..., Any], Callable[..., Awaitable[Any]]]:
     """Wrappers (loop sync, loop async, attempt sync, attempt async) for a retry loop that hides its waits.
 
@@ -204,7 +204,8 @@ def attempt_loop_wrappers(
 
     An attempt that follows a failed one inside the same loop is a retry; its wait is the time from the failure to
     the attempt's start (what the loop slept, with its own bookkeeping). The loop marks its context so that
-    :func:`in_sdk_retry_loop` holds inside it.
+    :func:`in_sdk_retry_loop` holds inside it. With ``after_failure``, the loop is entered from the ``except`` block
+    of a first attempt made before it (LiteLLM's ``completion_with_retries``): that exception is its first failure.
     """
 
     def before_attempt(loop: _Loop | None) -> None:
@@ -220,15 +221,18 @@ def attempt_loop_wrappers(
             loop.failures += 1
             loop.failed_at, loop.failed_at_ns, loop.failure = default_timer(), time_ns(), error
 
+    def new_loop() -> _Loop:
+        return _Loop(sys.exc_info()[1] if after_failure else None)
+
     def sync_loop(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, _Loop()))
+        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, new_loop()))
         try:
             return wrapped(*args, **kwargs)
         finally:
             otel_context.detach(token)
 
     async def async_loop(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
-        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, _Loop()))
+        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, new_loop()))
         try:
             return await wrapped(*args, **kwargs)
         finally:
