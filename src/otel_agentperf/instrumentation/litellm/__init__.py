@@ -1,0 +1,179 @@
+"""OpenTelemetry instrumentation for LiteLLM (``litellm`` >= 1.110): every provider it speaks to, and its Router.
+
+Usage
+-----
+Zero-code: ``opentelemetry-instrument python app.py`` loads it through the entry point ``agentperf_litellm``
+(disable it with ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=agentperf_litellm``). By hand::
+
+    from otel_agentperf.instrumentation.litellm import LiteLLMInstrumentor
+
+    LiteLLMInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+Configuration
+-------------
+``capture_content`` (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``content_max_length``
+(``OTEL_AGENTPERF_CONTENT_MAX_LENGTH``) and ``chunk_gaps`` (``OTEL_AGENTPERF_CHUNK_GAPS``), as for the OpenAI
+instrumentor; ``tracer_provider``, ``meter_provider``.
+
+What is patched
+---------------
+Nothing until the program imports ``litellm``: ``instrument()`` never imports it (LiteLLM fetches its model cost
+map when imported, unless ``LITELLM_LOCAL_MODEL_COST_MAP=True``). Then: ``litellm.completion``, ``acompletion``,
+``embedding`` and ``aembedding`` (the package's attributes: calls through ``litellm.completion(...)``, and names
+imported with ``from litellm import completion`` after ``instrument()``; a name imported before it keeps the bare
+function), and the Router's ``completion``, ``acompletion``, ``embedding`` and ``aembedding``.
+
+``gen_ai.provider.name`` comes from the model as LiteLLM resolves it (``litellm.get_llm_provider``): the conventions'
+name where there is one (``gemini`` -> ``gcp.gemini``, ``vertex_ai`` -> ``gcp.vertex_ai``, ``bedrock`` ->
+``aws.bedrock``, ``azure`` -> ``azure.ai.openai``, ``mistral`` -> ``mistral_ai``, ``xai`` -> ``x_ai``), LiteLLM's
+name otherwise; ``gen_ai.request.model`` is the model as written (``gemini/gemini-2.5-flash``),
+``gen_ai.response.model`` the one the provider reported; ``server.address`` comes from ``api_base`` when it is known.
+
+One span per call: a call LiteLLM makes through another instrumented SDK (the openai SDK for ``openai/``
+embeddings) shows up as a child span that adds nothing to the metrics or the run summary (``core.llm``). A Router
+call is one span (its request model is the model group; its provider the group's, when its deployments share one),
+with a child span per attempt.
+
+Retries (``agentperf.retry.source=litellm``): ``completion(num_retries=n)`` retries in
+``completion_with_retries`` (tenacity) after the first attempt failed; the Router retries a deployment and falls
+back to other model groups. Each attempt after a failed one is a retry, its wait measured from the failure to the
+next attempt; a fallback also adds an ``agentperf.fallback`` event naming the model tried next. The tenacity
+instrumentor leaves these retries to this one. Retries of the SDK LiteLLM calls (the openai client's
+``max_retries``) are recorded by that SDK's instrumentor, if it is on, inside this call.
+
+Telemetry
+---------
+As the OpenAI instrumentor, for every provider: a CLIENT span per call, the duration, token usage,
+time-to-first-chunk and per-chunk-gap histograms, prompt-cache read and write tokens and their counters, reasoning
+tokens, finish reasons, content on opt-in. Streams (``CustomStreamWrapper``) end their span exactly once: read to
+the end, closed (``close()``, ``aclose()``, ``with``), or abandoned. API keys and headers are never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import wrapt
+
+from otel_agentperf import semconv
+from otel_agentperf.core.guard import ErrorReporter
+from otel_agentperf.core.instruments import scope
+from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
+from otel_agentperf.core.llm_wrappers import llm_wrappers
+from otel_agentperf.core.patching import AgentPerfInstrumentor
+from otel_agentperf.core.retries import RetryRecorder, attempt_loop_wrappers, current_retry_owner
+from otel_agentperf.core.streams import SyncAndAsyncStreamProxy
+from otel_agentperf.instrumentation.litellm.package import _instruments
+
+__all__ = ["LiteLLMInstrumentor"]
+
+_ROUTER = "litellm.router_rust.core"
+_ROUTER_CLASS = "RustCore"
+
+Wrapper = Callable[..., Any]
+
+
+class LiteLLMInstrumentor(AgentPerfInstrumentor):
+    """Instruments LiteLLM's completions and embeddings, its Router, and its retries."""
+
+    _dependencies = _instruments
+    _setup_when_imported = "litellm"
+
+    def _setup(self, reporter: ErrorReporter, **kwargs: Any) -> None:
+        import litellm  # noqa: PLC0415 - the program imported it: _setup runs on that import
+        from litellm import main  # noqa: PLC0415
+        from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper  # noqa: PLC0415
+
+        from otel_agentperf.instrumentation.litellm._operations import (  # noqa: PLC0415
+            Completion,
+            Embedding,
+            RouterCompletion,
+            RouterEmbedding,
+        )
+
+        settings = resolve_llm_settings(kwargs)
+        tracer, instruments = scope(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), __name__)
+        telemetry = LLMTelemetry(tracer, instruments, settings, reporter)
+        streams = (CustomStreamWrapper,)
+        resolve = litellm.get_llm_provider
+        proxy = SyncAndAsyncStreamProxy
+        chat = llm_wrappers(telemetry, Completion(streams, resolve), sync_stream=proxy, async_stream=proxy)
+        embed = llm_wrappers(telemetry, Embedding(streams, resolve))
+        router_chat = llm_wrappers(
+            telemetry, RouterCompletion(streams, resolve, _group_providers), sync_stream=proxy, async_stream=proxy
+        )
+        router_embed = llm_wrappers(telemetry, RouterEmbedding(streams, resolve, _group_providers))
+        for name, (sync_wrapper, async_wrapper) in (("completion", chat), ("embedding", embed)):
+            self._patch("litellm", name, sync_wrapper)
+            self._patch("litellm", f"a{name}", async_wrapper)
+        for name, (sync_wrapper, async_wrapper) in (("completion", router_chat), ("embedding", router_embed)):
+            self._patch(_ROUTER, f"{_ROUTER_CLASS}.{name}", sync_wrapper)
+            self._patch(_ROUTER, f"{_ROUTER_CLASS}.a{name}", async_wrapper)
+        self._patch_router_retries(telemetry.retries, reporter)
+        self._patch_num_retries(telemetry.retries, reporter, lambda: main.completion)
+
+    def _patch_router_retries(self, recorder: RetryRecorder, reporter: ErrorReporter) -> None:
+        """The Router's calls are retry loops whose attempts are calls of ``litellm.completion`` and the others."""
+        sync_loop, async_loop, sync_attempt, async_attempt = attempt_loop_wrappers(
+            recorder, semconv.RETRY_SOURCE_LITELLM, reporter
+        )
+        for name in ("completion", "embedding"):
+            for path, attempt in ((name, sync_attempt), (f"a{name}", async_attempt)):
+                self._patch("litellm", path, _noting_fallbacks(reporter))  # inside the attempt: after its retry
+                self._patch("litellm", path, attempt)
+            self._patch(_ROUTER, f"{_ROUTER_CLASS}.{name}", sync_loop)
+            self._patch(_ROUTER, f"{_ROUTER_CLASS}.a{name}", async_loop)
+
+    def _patch_num_retries(
+        self, recorder: RetryRecorder, reporter: ErrorReporter, completion: Callable[[], Any]
+    ) -> None:
+        """``completion(num_retries=n)``: retried by ``completion_with_retries``, once the first attempt failed.
+
+        Its tenacity loop calls ``original_function`` (``main.completion`` unless given) once per attempt.
+        """
+        sync_loop, async_loop, sync_attempt, async_attempt = attempt_loop_wrappers(
+            recorder, semconv.RETRY_SOURCE_LITELLM, reporter, after_failure=True
+        )
+        self._patch("litellm", "completion_with_retries", _with_attempts(sync_loop, sync_attempt, completion))
+        self._patch("litellm", "acompletion_with_retries", _with_attempts(async_loop, async_attempt, completion))
+
+
+def _with_attempts(loop: Wrapper, attempt: Wrapper, default: Callable[[], Any]) -> Wrapper:
+    """A wrapper of a ``*_with_retries`` function: the loop around it, the attempt around its ``original_function``."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        original = kwargs.get("original_function") or default()
+        kwargs = {**kwargs, "original_function": wrapt.FunctionWrapper(original, attempt)}
+        return loop(wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+def _noting_fallbacks(reporter: ErrorReporter) -> Wrapper:
+    """A wrapper that adds an ``agentperf.fallback`` event to the current LLM call when the Router falls back."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if "fallback_depth" in kwargs:  # set by the Router on the attempts of a fallback model group
+            try:
+                owner = current_retry_owner()
+                if owner is not None and owner.span.is_recording():
+                    model = kwargs.get("model")
+                    event = {semconv.GEN_AI_REQUEST_MODEL: model} if isinstance(model, str) else {}
+                    owner.span.add_event(semconv.AGENTPERF_FALLBACK_EVENT, event)
+            except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+                reporter.report("litellm fallback", error)
+        return wrapped(*args, **kwargs)
+
+    return wrapper
+
+
+def _group_providers(router: Any, model: object) -> object:
+    """The LiteLLM provider names of the Router's model group ``model`` (``None`` if it is no group)."""
+    if not isinstance(model, str):
+        return None
+    try:
+        group = router.registry().group(model)
+    except Exception:  # noqa: BLE001 - a Router without this registry: the call is named from its model alone
+        return None
+    return getattr(group, "providers", None)
