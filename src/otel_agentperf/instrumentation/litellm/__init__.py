@@ -62,7 +62,7 @@ from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
 from otel_agentperf.core.llm_wrappers import llm_wrappers
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.retries import RetryRecorder, attempt_loop_wrappers, current_retry_owner
+from otel_agentperf.core.retries import attempt_loop_wrappers, current_retry_owner
 from otel_agentperf.core.streams import SyncAndAsyncStreamProxy
 from otel_agentperf.instrumentation.litellm.package import _instruments
 
@@ -104,39 +104,41 @@ class LiteLLMInstrumentor(AgentPerfInstrumentor):
             telemetry, RouterCompletion(streams, resolve, _group_providers), sync_stream=proxy, async_stream=proxy
         )
         router_embed = llm_wrappers(telemetry, RouterEmbedding(streams, resolve, _group_providers))
-        for name, (sync_wrapper, async_wrapper) in (("completion", chat), ("embedding", embed)):
-            self._patch("litellm", name, sync_wrapper)
-            self._patch("litellm", f"a{name}", async_wrapper)
-        for name, (sync_wrapper, async_wrapper) in (("completion", router_chat), ("embedding", router_embed)):
-            self._patch(_ROUTER, f"{_ROUTER_CLASS}.{name}", sync_wrapper)
-            self._patch(_ROUTER, f"{_ROUTER_CLASS}.a{name}", async_wrapper)
-        self._patch_router_retries(telemetry.retries, reporter)
-        self._patch_num_retries(telemetry.retries, reporter, lambda: main.completion)
-
-    def _patch_router_retries(self, recorder: RetryRecorder, reporter: ErrorReporter) -> None:
-        """The Router's calls are retry loops whose attempts are calls of ``litellm.completion`` and the others."""
+        recorder = telemetry.retries
+        # The Router's calls are retry loops whose attempts are calls of litellm.completion and the others: one
+        # wrapper per attribute, so that uninstrument() restores each with a single check.
         sync_loop, async_loop, sync_attempt, async_attempt = attempt_loop_wrappers(
             recorder, semconv.RETRY_SOURCE_LITELLM, reporter
         )
-        for name in ("completion", "embedding"):
-            for path, attempt in ((name, sync_attempt), (f"a{name}", async_attempt)):
-                self._patch("litellm", path, _noting_fallbacks(reporter))  # inside the attempt: after its retry
-                self._patch("litellm", path, attempt)
-            self._patch(_ROUTER, f"{_ROUTER_CLASS}.{name}", sync_loop)
-            self._patch(_ROUTER, f"{_ROUTER_CLASS}.a{name}", async_loop)
-
-    def _patch_num_retries(
-        self, recorder: RetryRecorder, reporter: ErrorReporter, completion: Callable[[], Any]
-    ) -> None:
-        """``completion(num_retries=n)``: retried by ``completion_with_retries``, once the first attempt failed.
-
-        Its tenacity loop calls ``original_function`` (``main.completion`` unless given) once per attempt.
-        """
+        fallbacks = _noting_fallbacks(reporter)
+        for name, (sync_llm, async_llm), (sync_router, async_router) in (
+            ("completion", chat, router_chat),
+            ("embedding", embed, router_embed),
+        ):
+            self._patch("litellm", name, _stacked(sync_attempt, _stacked(fallbacks, sync_llm)))
+            self._patch("litellm", f"a{name}", _stacked(async_attempt, _stacked(fallbacks, async_llm)))
+            self._patch(_ROUTER, f"{_ROUTER_CLASS}.{name}", _stacked(sync_loop, sync_router))
+            self._patch(_ROUTER, f"{_ROUTER_CLASS}.a{name}", _stacked(async_loop, async_router))
+        # completion(num_retries=n): retried by completion_with_retries once the first attempt failed; its tenacity
+        # loop calls original_function (main.completion unless given) once per attempt.
         sync_loop, async_loop, sync_attempt, async_attempt = attempt_loop_wrappers(
             recorder, semconv.RETRY_SOURCE_LITELLM, reporter, after_failure=True
         )
-        self._patch("litellm", "completion_with_retries", _with_attempts(sync_loop, sync_attempt, completion))
-        self._patch("litellm", "acompletion_with_retries", _with_attempts(async_loop, async_attempt, completion))
+        default = lambda: main.completion  # noqa: E731 - read at call time, as LiteLLM does
+        self._patch("litellm", "completion_with_retries", _with_attempts(sync_loop, sync_attempt, default))
+        self._patch("litellm", "acompletion_with_retries", _with_attempts(async_loop, async_attempt, default))
+
+
+def _stacked(outer: Wrapper, inner: Wrapper) -> Wrapper:
+    """One wrapper (wrapt's signature) that runs ``outer`` around ``inner`` around the wrapped function."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        def call_inner(*args: Any, **kwargs: Any) -> Any:
+            return inner(wrapped, instance, args, kwargs)
+
+        return outer(call_inner, instance, args, kwargs)
+
+    return wrapper
 
 
 def _with_attempts(loop: Wrapper, attempt: Wrapper, default: Callable[[], Any]) -> Wrapper:
