@@ -279,3 +279,33 @@ def test_spans_hold_no_key(fake_llm_url, instrument, span_exporter):
     exported = json.dumps({key: str(value) for key, value in span.attributes.items()})
     assert "litellm-test-secret" not in exported
     assert "Which city" in exported
+
+
+@pytest.fixture
+def response_cache():
+    litellm.cache = litellm.Cache(type="local")
+    yield litellm.cache
+    litellm.cache = None
+
+
+async def test_response_cache_lookups(response_cache, fake_llm_url, instrument, span_exporter, metric_reader):
+    """LiteLLM's response cache counts in the application-cache metrics, on the LLM call's span too.
+
+    A call through ``litellm.completion`` makes the miss. LiteLLM 1.110 cannot serve a hit without its proxy's
+    dependencies (fastapi, soundfile, ...), which it imports on every cache hit: the hits are read from the cache
+    itself, as LiteLLM reads it, with the call's arguments.
+    """
+    instrument(LiteLLMInstrumentor)
+    kwargs = {**provider_kwargs(fake_llm_url)["gemini"], "messages": MESSAGES, "caching": True}
+    response = litellm.completion(**kwargs)
+    assert response_cache.get_cache(**kwargs) is not None
+    assert await response_cache.async_get_cache(**kwargs) is not None
+    assert response_cache.get_cache(**{**kwargs, "messages": [{"role": "user", "content": "other"}]}) is None
+    requests = {
+        point.attributes["agentperf.cache.result"]: point.value
+        for point in points(metric_reader, "agentperf.cache.requests")
+        if point.attributes["agentperf.cache.system"] == "litellm"
+    }
+    assert requests == {"miss": 2, "hit": 2}
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["agentperf.cache.misses"] == 1

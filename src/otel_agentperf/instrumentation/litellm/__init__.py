@@ -41,6 +41,9 @@ next attempt; a fallback also adds an ``agentperf.fallback`` event naming the mo
 instrumentor leaves these retries to this one. Retries of the SDK LiteLLM calls (the openai client's
 ``max_retries``) are recorded by that SDK's instrumentor, if it is on, inside this call.
 
+The response cache (``litellm.cache = litellm.Cache(...)``): ``Cache.get_cache`` and ``async_get_cache``, each lookup
+counted as a hit or a miss (``agentperf.cache.system=litellm``).
+
 Telemetry
 ---------
 As the OpenAI instrumentor, for every provider: a CLIENT span per call, the duration, token usage,
@@ -52,11 +55,14 @@ the end, closed (``close()``, ``aclose()``, ``with``), or abandoned. API keys an
 from __future__ import annotations
 
 from collections.abc import Callable
+from timeit import default_timer
 from typing import Any
 
 import wrapt
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentperf import semconv
+from otel_agentperf.core.caches import CacheRecorder, read_lookup_duration
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
@@ -127,6 +133,10 @@ class LiteLLMInstrumentor(AgentPerfInstrumentor):
         default = lambda: main.completion  # noqa: E731 - read at call time, as LiteLLM does
         self._patch("litellm", "completion_with_retries", _with_attempts(sync_loop, sync_attempt, default))
         self._patch("litellm", "acompletion_with_retries", _with_attempts(async_loop, async_attempt, default))
+        cache = CacheRecorder(instruments, semconv.CACHE_SYSTEM_LITELLM, reporter, read_lookup_duration(kwargs))
+        sync_lookup, async_lookup = _cache_lookup_wrappers(cache)
+        self._patch("litellm.caching.caching", "Cache.get_cache", sync_lookup)
+        self._patch("litellm.caching.caching", "Cache.async_get_cache", async_lookup)
 
 
 def _stacked(outer: Wrapper, inner: Wrapper) -> Wrapper:
@@ -150,6 +160,40 @@ def _with_attempts(loop: Wrapper, attempt: Wrapper, default: Callable[[], Any]) 
         return loop(wrapped, instance, args, kwargs)
 
     return wrapper
+
+
+def _cache_lookup_wrappers(recorder: CacheRecorder) -> tuple[Wrapper, Wrapper]:
+    """Wrappers (sync, async) of the response cache's reads.
+
+    A result is a hit; ``None`` is a miss if the cache was asked at all (LiteLLM also returns ``None`` for a call it
+    does not cache).
+    """
+
+    def record(instance: Any, kwargs: Any, result: object, started: float) -> None:
+        try:
+            hit = result is not None
+            if hit or instance.should_use_cache(**kwargs) is True:
+                recorder.record_cache(instance, hit, started)
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            recorder.reporter.report("litellm cache lookup", error)
+
+    def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        started = default_timer()
+        result = wrapped(*args, **kwargs)
+        record(instance, kwargs, result, started)
+        return result
+
+    async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if not is_instrumentation_enabled():
+            return await wrapped(*args, **kwargs)
+        started = default_timer()
+        result = await wrapped(*args, **kwargs)
+        record(instance, kwargs, result, started)
+        return result
+
+    return sync_wrapper, async_wrapper
 
 
 def _noting_fallbacks(reporter: ErrorReporter) -> Wrapper:
