@@ -169,6 +169,22 @@ def test_router_sync_retry(fake_llm_url, instrument, span_exporter, metric_reade
     assert _count(metric_reader, "gen_ai.client.operation.duration") == 1
 
 
+def test_router_stream(fake_llm_url, instrument, span_exporter, metric_reader):
+    """A routed stream ends the Router's span once, completed, and counts one call with its time to first chunk."""
+    instrument(LiteLLMInstrumentor)
+    router = litellm.Router(
+        model_list=[{"model_name": "chat", "litellm_params": provider_kwargs(fake_llm_url)["anthropic"]}]
+    )
+    chunks = list(router.completion(model="chat", messages=MESSAGES, stream=True))
+    spans = _spans(span_exporter)
+    routed, attempt = spans["chat chat"], spans["chat anthropic/claude-sonnet-4-5"]
+    assert attempt.parent.span_id == routed.context.span_id
+    assert routed.attributes["agentperf.stream.end"] == "completed"
+    assert routed.attributes["agentperf.stream.chunk_count"] == len([chunk for chunk in chunks if chunk.choices])
+    assert _count(metric_reader, "gen_ai.client.operation.duration") == 1
+    assert _count(metric_reader, "gen_ai.client.operation.time_to_first_chunk") == 1
+
+
 @pytest.fixture
 def both(instrument):
     instrument(OpenAIInstrumentor)
