@@ -314,7 +314,7 @@ async def test_response_cache_lookups(response_cache, fake_llm_url, instrument, 
     instrument(LiteLLMInstrumentor)
     kwargs = {**provider_kwargs(fake_llm_url)["gemini"], "messages": MESSAGES, "caching": True}
     response = litellm.completion(**kwargs)
-    assert response_cache.get_cache(**kwargs) is not None
+    assert response_cache.get_cache(**kwargs)["choices"][0]["message"]["content"] == response.choices[0].message.content
     assert await response_cache.async_get_cache(**kwargs) is not None
     assert response_cache.get_cache(**{**kwargs, "messages": [{"role": "user", "content": "other"}]}) is None
     requests = {
