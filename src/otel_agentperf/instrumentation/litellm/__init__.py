@@ -131,8 +131,8 @@ class LiteLLMInstrumentor(AgentPerfInstrumentor):
             recorder, semconv.RETRY_SOURCE_LITELLM, reporter, after_failure=True
         )
         default = lambda: main.completion  # noqa: E731 - read at call time, as LiteLLM does
-        self._patch("litellm", "completion_with_retries", _with_attempts(sync_loop, sync_attempt, default))
-        self._patch("litellm", "acompletion_with_retries", _with_attempts(async_loop, async_attempt, default))
+        self._patch("litellm", "completion_with_retries", _with_attempts(sync_loop, sync_attempt, default, reporter))
+        self._patch("litellm", "acompletion_with_retries", _with_attempts(async_loop, async_attempt, default, reporter))
         cache = CacheRecorder(instruments, semconv.CACHE_SYSTEM_LITELLM, reporter, read_lookup_duration(kwargs))
         sync_lookup, async_lookup = _cache_lookup_wrappers(cache)
         self._patch("litellm.caching.caching", "Cache.get_cache", sync_lookup)
@@ -151,12 +151,15 @@ def _stacked(outer: Wrapper, inner: Wrapper) -> Wrapper:
     return wrapper
 
 
-def _with_attempts(loop: Wrapper, attempt: Wrapper, default: Callable[[], Any]) -> Wrapper:
+def _with_attempts(loop: Wrapper, attempt: Wrapper, default: Callable[[], Any], reporter: ErrorReporter) -> Wrapper:
     """A wrapper of a ``*_with_retries`` function: the loop around it, the attempt around its ``original_function``."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        original = kwargs.get("original_function") or default()
-        kwargs = {**kwargs, "original_function": wrapt.FunctionWrapper(original, attempt)}
+        try:
+            original = kwargs.get("original_function") or default()
+            kwargs = {**kwargs, "original_function": wrapt.FunctionWrapper(original, attempt)}
+        except Exception as error:  # noqa: BLE001 - telemetry must never reach the caller
+            reporter.report("litellm retries", error)
         return loop(wrapped, instance, args, kwargs)
 
     return wrapper
