@@ -69,6 +69,14 @@ async def test_each_provider_async_stream(prefix, fake_llm_url, instrument, span
     assert _count(metric_reader, "gen_ai.client.operation.time_per_output_chunk") >= len(chunks) - 3
 
 
+async def test_completion_asked_for_its_async_form(fake_llm_url, instrument, span_exporter):
+    """``completion(acompletion=True)`` returns a coroutine: the span lasts until it is awaited, with its usage."""
+    instrument(LiteLLMInstrumentor)
+    response = await litellm.completion(messages=MESSAGES, acompletion=True, **provider_kwargs(fake_llm_url)["gemini"])
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.usage.output_tokens"] == response.usage.completion_tokens
+
+
 async def test_async_stream_closed_with_aclose(fake_llm_url, instrument, span_exporter):
     """``aclose()`` and ``close()`` of LiteLLM's stream both end the span once, as closed."""
     instrument(LiteLLMInstrumentor)

@@ -121,6 +121,7 @@ class LiteLLMInstrumentor(AgentPerfInstrumentor):
             ("completion", chat, router_chat),
             ("embedding", embed, router_embed),
         ):
+            sync_llm = _async_when_flagged(f"a{name}", sync_llm, async_llm)
             self._patch("litellm", name, _stacked(sync_attempt, _stacked(fallbacks, sync_llm)))
             self._patch("litellm", f"a{name}", _stacked(async_attempt, _stacked(fallbacks, async_llm)))
             self._patch(_ROUTER, f"{_ROUTER_CLASS}.{name}", _stacked(sync_loop, sync_router))
@@ -147,6 +148,19 @@ def _stacked(outer: Wrapper, inner: Wrapper) -> Wrapper:
             return inner(wrapped, instance, args, kwargs)
 
         return outer(call_inner, instance, args, kwargs)
+
+    return wrapper
+
+
+def _async_when_flagged(flag: str, sync_wrapper: Wrapper, async_wrapper: Wrapper) -> Wrapper:
+    """``sync_wrapper``, or ``async_wrapper`` for a call that asks for the async form.
+
+    ``completion(acompletion=True)`` returns a coroutine, which the async wrapper's span waits for.
+    """
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        chosen = async_wrapper if kwargs.get(flag) is True else sync_wrapper
+        return chosen(wrapped, instance, args, kwargs)
 
     return wrapper
 
