@@ -5,7 +5,9 @@ free of network time:
 - ``openai``: ``chat.completions.create`` through an ``httpx2.MockTransport`` (the reference, as in ``overhead.py``);
 - ``google-genai``: ``models.generate_content`` through an ``httpx.MockTransport`` (``HttpOptions.httpx_client``);
 - ``bedrock``: ``converse`` with botocore's ``before-send`` event answering from the fake (botocore still signs the
-  request and parses the response: only the socket is skipped).
+  request and parses the response: only the socket is skipped);
+- ``litellm``: ``litellm.completion`` with the ``anthropic/`` prefix, through LiteLLM's own HTTP handler on an
+  ``httpx.MockTransport`` (LiteLLM's offline settings are set before it is imported).
 
 Bare and instrumented calls alternate batch by batch (instrument, batch, uninstrument), so that drift hits both alike;
 a garbage collection runs before each batch. Figures are medians of per-batch means in microseconds of wall time, and
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import time
@@ -36,11 +39,16 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
+os.environ.update({"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_OFFLINE_MODE": "true"})
+import litellm  # noqa: E402 - after its offline settings
+from litellm.llms.custom_httpx.http_handler import HTTPHandler  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "demo"))
 from llm_server import respond  # noqa: E402
 
 from otel_agentperf.instrumentation.bedrock import BedrockInstrumentor  # noqa: E402
 from otel_agentperf.instrumentation.google_genai import GoogleGenAIInstrumentor  # noqa: E402
+from otel_agentperf.instrumentation.litellm import LiteLLMInstrumentor  # noqa: E402
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
 
 PROMPT = "What changed in the last release? " * 40
@@ -106,10 +114,23 @@ def _bedrock_call() -> Callable[[], Any]:
     return lambda: client.converse(modelId="anthropic.claude-3-5-sonnet-20240620-v1:0", messages=messages)
 
 
+def _litellm_call() -> Callable[[], Any]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, headers, body = _fake(request.method, request.url.path, request.headers, request.content)
+        return httpx.Response(status, headers=headers, content=body)
+
+    client = HTTPHandler(client=httpx.Client(transport=httpx.MockTransport(handler)))
+    messages = [{"role": "user", "content": PROMPT}]
+    options = {"api_base": "http://llm.test", "api_key": "sk-bench", "client": client}
+    litellm.suppress_debug_info = True
+    return lambda: litellm.completion(model="anthropic/claude-sonnet-4-5", messages=messages, **options)
+
+
 PROVIDERS: dict[str, tuple[Callable[[], Callable[[], Any]], type]] = {
     "openai chat": (_openai_call, OpenAIInstrumentor),
     "google-genai generate_content": (_genai_call, GoogleGenAIInstrumentor),
     "bedrock converse": (_bedrock_call, BedrockInstrumentor),
+    "litellm completion (anthropic/)": (_litellm_call, LiteLLMInstrumentor),
 }
 
 

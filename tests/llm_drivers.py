@@ -22,8 +22,10 @@ from google.genai import types as genai_types
 from otel_agentperf.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentperf.instrumentation.bedrock import BedrockInstrumentor
 from otel_agentperf.instrumentation.google_genai import GoogleGenAIInstrumentor
+from otel_agentperf.instrumentation.litellm import LiteLLMInstrumentor
 from otel_agentperf.instrumentation.openai import OpenAIInstrumentor
 from tests.helpers import ANTHROPIC_HTTP, OPENAI_HTTP, fake_handler, free_port, shared_fake_llm_url
+from tests.litellm_tests.conftest import litellm  # LiteLLM set up offline
 
 API_KEY = "sk-conformance-secret-0123456789"
 PROMPT = "Which city hosts the 2031 conference? " * 20
@@ -282,6 +284,51 @@ class BedrockDriver:
         return client.converse(modelId=self.model, messages=messages)
 
 
+@dataclass(frozen=True)
+class _LiteLLMClient:
+    """LiteLLM has no client object: what a call is given (``api_base``, ``num_retries``) and how it is made."""
+
+    options: dict[str, Any]
+    asynchronous: bool
+
+
+class LiteLLMDriver:
+    """``litellm.completion`` (``acompletion``) with the ``anthropic/`` prefix, which LiteLLM sends with its own HTTP
+    client: retries are LiteLLM's ``num_retries``."""
+
+    id = "litellm-anthropic"
+    instrumentor = LiteLLMInstrumentor
+    provider = "anthropic"
+    model = "anthropic/claude-sonnet-4-5"
+    operation = "chat"
+    server_address = "127.0.0.1"
+    server_error = "InternalServerError"
+    connection_error = "InternalServerError"  # what LiteLLM maps a refused connection to, for Anthropic
+    retry_source = "litellm"
+    span_name = f"chat {model}"
+
+    @staticmethod
+    def usage(response: Any) -> tuple[int, int]:
+        return response.usage.prompt_tokens, response.usage.completion_tokens
+
+    def new_client(self, retries: int = 0, *, asynchronous: bool = False, base_url: str | None = None) -> Any:
+        options = {"api_base": base_url or shared_fake_llm_url(), "api_key": API_KEY, "num_retries": retries}
+        return _LiteLLMClient(options, asynchronous)
+
+    def refused_client(self) -> Any:
+        return self.new_client(base_url=f"http://127.0.0.1:{free_port()}")
+
+    def invoke(self, client: Any, *, stream: bool = False, fault: str | None = None) -> Any:
+        options = dict(client.options)
+        if fault:  # the fake counts attempts per header value: each call gets its own
+            value = fault if fault == "malformed" else f"{fault}:{uuid.uuid4().hex}"
+            options["extra_headers"] = {"x-fake-fault": value}
+        if stream:
+            options.update(stream=True, stream_options={"include_usage": True})
+        call = litellm.acompletion if client.asynchronous else litellm.completion
+        return call(model=self.model, messages=[{"role": "user", "content": PROMPT}], **options)
+
+
 def _header_adder(fault: str) -> Callable[..., None]:
     def add(request: Any, **_: Any) -> None:
         request.headers["x-fake-fault"] = fault
@@ -289,4 +336,4 @@ def _header_adder(fault: str) -> Callable[..., None]:
     return add
 
 
-CONFORMANCE_DRIVERS: list[ConformanceDriver] = [*DRIVERS, GoogleGenAIDriver(), BedrockDriver()]
+CONFORMANCE_DRIVERS: list[ConformanceDriver] = [*DRIVERS, GoogleGenAIDriver(), BedrockDriver(), LiteLLMDriver()]

@@ -15,9 +15,10 @@ from tests.contract import ContractCase, recorded
 from tests.google_genai_tests.cases import GOOGLE_GENAI_CASE
 from tests.helpers import metrics_by_name
 from tests.library_cases import LIBRARY_CASES
+from tests.litellm_tests.cases import LITELLM_CASE
 from tests.openai_tests.cases import OPENAI_CASE
 
-CASES = [OPENAI_CASE, ANTHROPIC_CASE, GOOGLE_GENAI_CASE, BEDROCK_CASE, *LIBRARY_CASES]
+CASES = [OPENAI_CASE, ANTHROPIC_CASE, GOOGLE_GENAI_CASE, BEDROCK_CASE, LITELLM_CASE, *LIBRARY_CASES]
 
 
 @pytest.fixture(params=CASES, ids=[case.id for case in CASES])

@@ -173,6 +173,9 @@ AGENTPERF_USAGE_TOOL_USE_PROMPT_TOKENS: Final = "agentperf.usage.tool_use_prompt
 counted in ``gen_ai.usage.input_tokens``."""
 AGENTPERF_RETRY_EVENT: Final = "agentperf.retry"
 """Span event recorded for each retry."""
+AGENTPERF_FALLBACK_EVENT: Final = "agentperf.fallback"
+"""Span event (LiteLLM Router): the call moves on to a fallback model, named by ``gen_ai.request.model`` on the
+event; the span's ``gen_ai.response.model`` names the model that answered. The GenAI conventions name no fallback."""
 AGENTPERF_STREAM_CHUNKS: Final = "agentperf.stream.chunk_count"
 """Span attribute on streams: how many output chunks the caller received."""
 AGENTPERF_STREAM_END: Final = "agentperf.stream.end"
@@ -238,6 +241,10 @@ RETRY_SOURCE_GOOGLE_GENAI: Final = "google_genai"
 """The Google Gen AI SDK's own retries (``HttpRetryOptions``)."""
 RETRY_SOURCE_BOTOCORE: Final = "botocore"
 """botocore's own retries (legacy, standard and adaptive modes)."""
+CACHE_SYSTEM_LITELLM: Final = "litellm"
+"""``agentperf.cache.system`` of LiteLLM's response cache (``litellm.cache = litellm.Cache(...)``)."""
+RETRY_SOURCE_LITELLM: Final = "litellm"
+"""LiteLLM's own retries: ``num_retries`` of ``completion()``, and the Router's retries and fallbacks."""
 UNIT_REQUESTS: Final = "{request}"
 CACHE_LOOKUP_BUCKETS: Final = (
     0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,

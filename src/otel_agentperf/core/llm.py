@@ -9,6 +9,11 @@ through three guarded phases (``core.llm_wrappers``):
 2. the user's call runs outside any telemetry ``try``; its exception is recorded and re-raised unchanged;
 3. :meth:`LLMInvocation.finish` reads the response (or wraps a stream), records metrics and ends the span.
 
+A call that starts while another LLM call of this package is current (LiteLLM calling the openai SDK, a LiteLLM
+Router calling ``litellm.completion`` per attempt) is *nested*: it keeps its span, a child of the outer call's, but
+records no metric points and is not counted in the run, which count the outer call once. Its retries count once too,
+on its own span's events, and add to the outer call's ``agentperf.retry.count`` and backoff time.
+
 Every metric point of a call is recorded in a context holding the call's span, so that an exemplar links to the LLM
 span it measures (also for points recorded after the span stopped being current, and outside any run). Metrics never
 depend on sampling; span attributes beyond the sampling ones are built only when the span records.
@@ -121,6 +126,9 @@ class LLMTelemetry:
             name = f"{operation.name} {model}" if model else operation.name
             span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             invocation = LLMInvocation(self, operation, span, attributes, kwargs)
+            outer = otel_context.get_value(RETRY_OWNER_KEY)
+            if isinstance(outer, LLMInvocation):
+                invocation.outer = outer
             if invocation.capture_content and span.is_recording():
                 invocation.add_content(operation.input_content(kwargs))
             invocation.enter(otel_context.set_value(RETRY_OWNER_KEY, invocation))
@@ -152,7 +160,9 @@ class LLMInvocation(Operation, LLMResult):
         "kwargs",
         "limits",
         "headers_read",
+        "failure_read_inside",
         "cost",
+        "outer",
     )
 
     def __init__(
@@ -182,7 +192,12 @@ class LLMInvocation(Operation, LLMResult):
         self.kwargs = kwargs
         self.limits: RateLimits | None = None
         self.headers_read = False
+        self.failure_read_inside = False
+        """Whether a nested call has just read the failure this call now sees again (as its own error or retry)."""
         self.cost: CallCost | None = None
+
+        self.outer: LLMInvocation | None = None
+        """The LLM call this one is nested in, which records the metrics and the run's count for both."""
 
     # --- phase 3: the call returned or raised ----------------------------------------------------------------------
     def finish(self, kwargs: Mapping[str, Any], result: Any, stream_proxy: Callable[[Any, LLMInvocation], Any]) -> Any:
@@ -205,13 +220,23 @@ class LLMInvocation(Operation, LLMResult):
         """Leave the call's context and end the span with ``error`` (which the caller then re-raises)."""
         self.leave()
         try:
-            headers = self.operation.response_headers(error)
-            status = self.operation.error_status(error)
-            if headers is not None or status == 429:
-                self.read_headers(headers, status)
+            self.read_failure(self.operation.response_headers(error), self.operation.error_status(error))
         except Exception as internal:  # noqa: BLE001
             self.telemetry.reporter.report(f"{self.operation.name} error headers", internal)
         self.end(error)
+
+    def read_failure(self, headers: object | None, status_code: int | None) -> None:
+        """Read a failed attempt's response seen here as an exception, unless a nested call has read it already.
+
+        The exception is this call's error or one its retry loop retries; LiteLLM re-raises the openai SDK's 429 as its
+        own, which the nested openai call has counted.
+        """
+        if self.outer is not None:
+            self.outer.failure_read_inside = True
+        if self.failure_read_inside:
+            self.failure_read_inside = False
+        elif headers is not None or status_code == 429:
+            self.read_headers(headers, status_code)
 
     def read_headers(self, headers: object | None, status_code: int | None = None) -> None:
         """Read the rate-limit headers of one HTTP response of this call (each attempt's; the last one is kept).
@@ -221,6 +246,9 @@ class LLMInvocation(Operation, LLMResult):
         """
         if status_code is None:
             self.headers_read = True  # the response the call returns: finish() need not look again
+        if self.outer is not None:  # the outermost call records what its nested calls read, once
+            self.outer.read_headers(headers, status_code)
+            return
         limits = None if headers is None else read_rate_limits(headers)
         if limits is None and status_code != 429:
             return
@@ -263,9 +291,11 @@ class LLMInvocation(Operation, LLMResult):
             self.telemetry.reporter.report(f"{self.operation.name} end", internal)
 
     def add_retry(self, delay: float) -> None:
-        """Count one retry of this call and the time waited before it."""
+        """Count one retry of this call (and of the call it is nested in) and the time waited before it."""
         self.retry_count += 1
         self.backoff_time += delay
+        if self.outer is not None:
+            self.outer.add_retry(delay)
 
     def add_content(self, attributes: Mapping[str, Any]) -> None:
         """Keep captured content, serialised and truncated, to put on the span or its event at the end."""
@@ -276,9 +306,19 @@ class LLMInvocation(Operation, LLMResult):
 
     # --- internals -------------------------------------------------------------------------------------------------
     def _record(self, error: BaseException | None, stream_end: str | None) -> None:
-        telemetry = self.telemetry
         duration = max(default_timer() - self.started, 0.0)
         kind = None if error is None else error_type(error)
+        if self.outer is None:
+            self._record_metrics(duration, error, kind)
+        if self.span.is_recording():
+            if self.capture_content:
+                self._emit_content()
+            self.close_span(self._span_attributes(stream_end), kind, error)
+        else:
+            self.span.end()
+
+    def _record_metrics(self, duration: float, error: BaseException | None, kind: str | None) -> None:
+        telemetry = self.telemetry
         if kind is None:
             attributes, input_set, output_set = telemetry.metric_sets.get(self.metric_attributes, self.response_model)
         else:
@@ -303,12 +343,6 @@ class LLMInvocation(Operation, LLMResult):
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes, context)
             self._record_gaps(attributes, context)
-        if self.span.is_recording():
-            if self.capture_content:
-                self._emit_content()
-            self.close_span(self._span_attributes(stream_end), kind, error)
-        else:
-            self.span.end()
 
     def _price(self) -> CallCost | None:
         """The call's cost from its own token counts (which include cached tokens); ``None`` if it cannot be priced."""
@@ -334,7 +368,8 @@ class LLMInvocation(Operation, LLMResult):
         histogram = self.telemetry.time_per_output_chunk
         if gaps and histogram is not None:
             self.chunk_gaps = None  # the queue owns the array now
-            histogram.record_batch(gaps, attributes, context or self.metric_context())
+            if self.outer is None:  # a nested call's gaps are the outer call's
+                histogram.record_batch(gaps, attributes, context or self.metric_context())
 
     def _record_tokens(
         self, attributes: Attributes, input_set: Attributes, output_set: Attributes, context: Context

@@ -58,6 +58,9 @@ class RetryOwner(Protocol):
     def read_headers(self, headers: object | None, status_code: int | None = None) -> None:
         """Read the rate-limit headers of a response that is retried (``status_code`` set)."""
 
+    def read_failure(self, headers: object | None, status_code: int | None) -> None:
+        """Read a failed response seen as an exception, unless a nested call has read it already."""
+
 
 def current_retry_owner() -> RetryOwner | None:
     """The operation that retries in this context belong to, if any."""
@@ -196,15 +199,15 @@ class _Loop:
 
     __slots__ = ("failures", "failed_at", "failed_at_ns", "failure")
 
-    def __init__(self) -> None:
-        self.failures = 0
-        self.failed_at = 0.0
-        self.failed_at_ns = 0
-        self.failure: BaseException | None = None
+    def __init__(self, failure: BaseException | None = None) -> None:
+        self.failures = 0 if failure is None else 1
+        self.failed_at = default_timer()
+        self.failed_at_ns = time_ns()
+        self.failure = failure
 
 
 def attempt_loop_wrappers(
-    recorder: RetryRecorder, source: str, reporter: ErrorReporter
+    recorder: RetryRecorder, source: str, reporter: ErrorReporter, *, after_failure: bool = False
 ) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]], Callable[..., Any], Callable[..., Awaitable[Any]]]:
     """Wrappers (loop sync, loop async, attempt sync, attempt async) for a retry loop that hides its waits.
 
@@ -212,7 +215,8 @@ def attempt_loop_wrappers(
 
     An attempt that follows a failed one inside the same loop is a retry; its wait is the time from the failure to
     the attempt's start (what the loop slept, with its own bookkeeping). The loop marks its context so that
-    :func:`in_sdk_retry_loop` holds inside it.
+    :func:`in_sdk_retry_loop` holds inside it. With ``after_failure``, the loop is entered from the ``except`` block
+    of a first attempt made before it (LiteLLM's ``completion_with_retries``): that exception is its first failure.
     """
 
     def before_attempt(loop: _Loop | None) -> None:
@@ -228,15 +232,18 @@ def attempt_loop_wrappers(
             loop.failures += 1
             loop.failed_at, loop.failed_at_ns, loop.failure = default_timer(), time_ns(), error
 
+    def new_loop() -> _Loop:
+        return _Loop(sys.exc_info()[1] if after_failure else None)
+
     def sync_loop(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, _Loop()))
+        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, new_loop()))
         try:
             return wrapped(*args, **kwargs)
         finally:
             otel_context.detach(token)
 
     async def async_loop(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
-        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, _Loop()))
+        token = otel_context.attach(otel_context.set_value(SDK_RETRY_LOOP_KEY, new_loop()))
         try:
             return await wrapped(*args, **kwargs)
         finally:
@@ -270,7 +277,9 @@ def _record_attempt_retry(recorder: RetryRecorder, source: str, loop: _Loop) -> 
     delay = max(default_timer() - loop.failed_at, 0.0)
     headers = getattr(getattr(failure, "response", None), "headers", None)
     status_code = http_status(failure)
-    record_sdk_retry(recorder, source, loop.failures, failure, status_code, delay, loop.failed_at_ns, headers)
+    record_sdk_retry(
+        recorder, source, loop.failures, failure, status_code, delay, loop.failed_at_ns, headers, as_exception=True
+    )
 
 
 def record_sdk_retry(
@@ -282,17 +291,20 @@ def record_sdk_retry(
     delay: float,
     started_ns: int,
     headers: object | None = None,
+    *,
+    as_exception: bool = False,
 ) -> None:
     """Record a retry made by an SDK's own loop, for the LLM call current in this context or the current span.
 
     ``status_code`` and ``headers`` are those of the HTTP response retried, if there was one: the LLM call reads its
-    rate-limit headers, and a 429's wait counts as the run's rate-limit wait.
+    rate-limit headers, and a 429's wait counts as the run's rate-limit wait. ``as_exception``: the loop saw the
+    response as an exception (which a nested LLM call may have read already), not as the response itself.
     """
     if status_code is not None:
         kind = str(status_code)
         owner = current_retry_owner()
         if owner is not None:
-            owner.read_headers(headers, status_code)
+            (owner.read_failure if as_exception else owner.read_headers)(headers, status_code)
         if status_code == _RATE_LIMITED:
             record_rate_limit_wait(delay)
     elif failure is not None:

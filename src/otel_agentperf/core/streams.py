@@ -297,3 +297,10 @@ def helper_close_wrappers() -> tuple[Callable[..., Any], Callable[..., Any]]:
             _close_raw_stream(instance)
 
     return sync_close, async_close
+
+
+class SyncAndAsyncStreamProxy(SyncStreamProxy, AsyncGeneratorProxy):  # type: ignore[misc]
+    """Wraps a stream object that is read either way (LiteLLM's ``CustomStreamWrapper``).
+
+    ``close()`` closes it synchronously, as the stream's own does; ``aclose()`` and ``async with`` from async code.
+    """

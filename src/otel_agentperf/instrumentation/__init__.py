@@ -10,6 +10,7 @@ agentperf_openai          ``openai.OpenAIInstrumentor``                         
 agentperf_anthropic       ``anthropic.AnthropicInstrumentor``                             anthropic >= 0.120, < 3
 agentperf_google_genai    ``google_genai.GoogleGenAIInstrumentor``                        google-genai >= 2.0
 agentperf_bedrock         ``bedrock.BedrockInstrumentor``                                 botocore >= 1.40
+agentperf_litellm         ``litellm.LiteLLMInstrumentor`` (every provider, Router)        litellm >= 1.110
 agentperf_mcp             ``mcp.MCPInstrumentor``                                         mcp >= 2.0
 agentperf_langchain       ``langchain.LangChainToolsInstrumentor`` (tools, LangGraph)     langchain-core >= 0.3
 agentperf_openai_agents   ``openai_agents.OpenAIAgentsInstrumentor``                      openai-agents >= 0.3
