@@ -67,8 +67,7 @@ def main() -> None:
         except openai.RateLimitError:
             pass
 
-    round_number = 0
-    while True:
+    def one_round(round_number: int) -> None:
         with agent_run("researcher", **providers):
             client.chat.completions.create(model="gpt-4o-mini", messages=USER_MESSAGES)
             stream = client.chat.completions.create(
@@ -87,6 +86,13 @@ def main() -> None:
                 sometimes_fails()
             except tenacity.RetryError:
                 pass
+
+    round_number = 0
+    while True:
+        try:
+            one_round(round_number)
+        except openai.APIError as error:  # a loaded machine may time a call out: the next round goes on
+            print(f"round {round_number}: {error!r}", file=sys.stderr, flush=True)
         round_number += 1
         time.sleep(0.2)
 
