@@ -245,3 +245,14 @@ def test_values_that_are_not_text_are_left_out():
     assert read_rate_limits({**headers, "x-ratelimit-limit-tokens": "100"}) == {
         "agentperf.rate_limit.tokens.limit": 100
     }
+
+
+def test_a_429_without_counts_keeps_the_last_headroom():
+    recorder, reader = instruments()
+    recorder.record(ATTRIBUTES, read_rate_limits(OPENAI_HEADERS, now=NOW))
+    recorder.record(ATTRIBUTES, read_rate_limits({"retry-after-ms": "20"}), 429)
+    headroom_points = points(reader, "agentperf.rate_limit.headroom")
+    assert {point.attributes["agentperf.rate_limit.kind"]: point.value for point in headroom_points} == {
+        "requests": 499 / 500,
+        "tokens": 0.08,
+    }

@@ -241,8 +241,8 @@ class RateLimitInstruments:
         """Record one response of a call whose metric attributes are ``call`` (provider and request model are read)."""
         key = (call.get(semconv.GEN_AI_PROVIDER_NAME), call.get(semconv.GEN_AI_REQUEST_MODEL))
         latest = self._latest
-        if limits is not None and (key in latest or len(latest) < MAX_TRACKED):
-            latest[key] = limits
+        if limits is not None and not HEADROOM_KEYS.isdisjoint(limits) and (key in latest or len(latest) < MAX_TRACKED):
+            latest[key] = limits  # a response without counts (a 429 with only retry-after) keeps the last ones
         if status_code == 429:
             attributes = _attributes(key)
             self.rejections.add(1, attributes)
