@@ -124,9 +124,12 @@ def run_tools(calls: list[ChatCompletionMessageFunctionToolCall], messages: list
 
 
 def reason(client: OpenAI, messages: list[ChatCompletionMessageParam]) -> str:
-    """Step 3: let the model read the tool results. The service rate-limits this call once; the SDK retries."""
+    """Step 3: let the model read the tool results. The service rate-limits this call once (the SDK retries) and
+    reports how little of its token limit is left."""
     response = client.chat.completions.create(
-        model=CHAT_MODEL, messages=messages, extra_headers={"x-fake-fault": "retry-once:429"}
+        model=CHAT_MODEL,
+        messages=messages,
+        extra_headers={"x-fake-fault": "retry-once:429", "x-fake-rate-limits": "low"},
     )
     return response.choices[0].message.content or ""
 
