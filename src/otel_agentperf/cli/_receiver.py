@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 
@@ -28,6 +28,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_agentperf.cli._otlp import SPAN_KIND_CLIENT, STATUS_CODE_ERROR, to_json_line
 
@@ -35,6 +37,8 @@ _ROUTES: dict[str, tuple[str, type[Message], type[Message]]] = {
     "/v1/traces": ("traces", ExportTraceServiceRequest, ExportTraceServiceResponse),
     "/v1/metrics": ("metrics", ExportMetricsServiceRequest, ExportMetricsServiceResponse),
 }
+_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
+_MAX_PENDING_PARENTS = 4096
 _GRPC_METHODS = {
     "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
     "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
@@ -53,6 +57,9 @@ class Counts:
     tokens: int = 0
     errors: int = 0
     last_request: float = 0.0
+    llm_children: dict[bytes, tuple[int, int]] = field(default_factory=dict, repr=False)
+    """LLM calls and tokens counted so far, by the id of their parent span, until the parent arrives: a parent that
+    is an LLM call too (LiteLLM over the openai SDK) is the same call, counted once."""
 
 
 @dataclass(frozen=True)
@@ -126,13 +133,23 @@ def _count_spans(request: ExportTraceServiceRequest, counts: Counts) -> None:
                 attributes = {item.key: item.value for item in span.attributes}
                 operation = attributes.get("gen_ai.operation.name")
                 name = operation.string_value if operation is not None else ""
+                nested = counts.llm_children.pop(span.span_id, (0, 0))
                 if name in ("invoke_agent", "invoke_workflow"):
                     counts.runs += 1
                 elif name and name != "execute_tool" and span.kind == SPAN_KIND_CLIENT:
-                    counts.llm_calls += 1
-                    for key in ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"):
-                        if key in attributes:
-                            counts.tokens += attributes[key].int_value
+                    _count_llm_call(span, attributes, nested, counts)
+
+
+def _count_llm_call(span: Span, attributes: dict[str, AnyValue], nested: tuple[int, int], counts: Counts) -> None:
+    """Count one LLM call, less the calls nested in it (the same call, counted when they arrived)."""
+    tokens = sum(attributes[key].int_value for key in _TOKEN_KEYS if key in attributes)
+    counts.llm_calls += 1 - nested[0]
+    counts.tokens += tokens - nested[1]
+    if span.parent_span_id:
+        if len(counts.llm_children) >= _MAX_PENDING_PARENTS:
+            del counts.llm_children[next(iter(counts.llm_children))]
+        calls_before, tokens_before = counts.llm_children.get(span.parent_span_id, (0, 0))
+        counts.llm_children[span.parent_span_id] = (calls_before + 1, tokens_before + tokens)
 
 
 class _Forwarder:
