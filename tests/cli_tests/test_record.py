@@ -145,6 +145,8 @@ def test_the_status_line_counts_llm_calls_nested_in_one_another_once() -> None:
     routed = llm(trace, root, 0.1, 1.9, model="support-group")  # the Router's call, its attempt, the SDK's call
     attempt = llm(trace, routed, 0.2, 1.8, model="openai/gpt-4o-mini", **{"gen_ai.usage.input_tokens": 0})
     sdk_call = llm(trace, attempt, 0.3, 1.7, model="gpt-4o-mini", **{"gen_ai.usage.output_tokens": 0})
+    for span in (routed, attempt, sdk_call):  # the call failed: the same error seen at each level
+        span.error = True
     receiver = Receiver(io.StringIO()).start()
     try:
         for batch in ([sdk_call], [attempt, routed], [root]):  # in the order they end, in separate exports
@@ -152,7 +154,8 @@ def test_the_status_line_counts_llm_calls_nested_in_one_another_once() -> None:
             receiver.accept("traces", request, b"", "application/json", "")
     finally:
         receiver.stop(settle=0)
-    assert (receiver.counts.runs, receiver.counts.llm_calls, receiver.counts.tokens) == (1, 1, 120)
+    counts = receiver.counts
+    assert (counts.runs, counts.llm_calls, counts.tokens, counts.errors) == (1, 1, 120, 1)
     assert receiver.counts.llm_children == {}
 
 

@@ -103,6 +103,8 @@ def test_llm_spans_nested_in_an_llm_span_are_the_same_call(tmp_path: Path) -> No
     )
     sdk_call = llm(trace, attempt, 0.3, 1.7, model="gpt-4o-mini")
     sdk_call.events.append(retry)
+    for span in (routed, attempt, sdk_call):  # the call failed: the same error seen at each level
+        span.error, span.attributes["error.type"] = True, "RateLimitError"
     path = write(tmp_path / "nested.jsonl", [trace])
     report = json.loads(agentperf("report", str(path), "--format", "json").stdout)
     assert [(m["model"], m["calls"], m["input_tokens"]) for m in report["models"]] == [("support-group", 1, 100)]
@@ -111,3 +113,5 @@ def test_llm_spans_nested_in_an_llm_span_are_the_same_call(tmp_path: Path) -> No
     assert agent_row["cost_per_run"] == pytest.approx(0.002)
     assert agent_row["time_split"]["rate_limit_wait"] == pytest.approx(0.5)  # the nested call's wait still counts
     assert [(r["source"], r["cause"], r["count"]) for r in report["retries"]] == [("openai", "429", 1)]
+    assert report["overview"]["errors"] == 1
+    assert report["errors"] == [{"span": "chat support-group", "error_type": "RateLimitError", "count": 1}]

@@ -226,8 +226,8 @@ class _Builder:
             self._add_tool(span)
         elif kind == "agent":
             node.run = span
-        if span.error:
-            self.analysis.errors[(span.name, str(span.attributes.get("error.type", "error")))] += 1
+        if span.error and kind != "llm":
+            self._add_error(span)
         self.pending[span.trace_id].append(node)
         if not span.parent_id:
             self._finish_trace(span.trace_id)
@@ -247,8 +247,13 @@ class _Builder:
             self.analysis.span_retries[(str(source or "application"), cause)] += 1
         return waits
 
+    def _add_error(self, span: Span) -> None:
+        self.analysis.errors[(span.name, str(span.attributes.get("error.type", "error")))] += 1
+
     def _add_llm(self, span: Span, node: _Node) -> None:
         attributes = span.attributes
+        if span.error:
+            self._add_error(span)
         model = str(attributes.get("gen_ai.request.model") or attributes.get("gen_ai.response.model") or "unknown")
         stats = self.analysis.models[model]
         stats.calls += 1

@@ -57,9 +57,9 @@ class Counts:
     tokens: int = 0
     errors: int = 0
     last_request: float = 0.0
-    llm_children: dict[bytes, tuple[int, int]] = field(default_factory=dict, repr=False)
-    """LLM calls and tokens counted so far, by the id of their parent span, until the parent arrives: a parent that
-    is an LLM call too (LiteLLM over the openai SDK) is the same call, counted once."""
+    llm_children: dict[bytes, tuple[int, int, int]] = field(default_factory=dict, repr=False)
+    """LLM calls, tokens and errors counted so far, by the id of their parent span, until the parent arrives: a
+    parent that is an LLM call too (LiteLLM over the openai SDK) is the same call, counted once."""
 
 
 @dataclass(frozen=True)
@@ -129,27 +129,30 @@ def _count_spans(request: ExportTraceServiceRequest, counts: Counts) -> None:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 counts.spans += 1
-                counts.errors += span.status.code == STATUS_CODE_ERROR
                 attributes = {item.key: item.value for item in span.attributes}
                 operation = attributes.get("gen_ai.operation.name")
                 name = operation.string_value if operation is not None else ""
-                nested = counts.llm_children.pop(span.span_id, (0, 0))
+                nested = counts.llm_children.pop(span.span_id, (0, 0, 0))
                 if name in ("invoke_agent", "invoke_workflow"):
                     counts.runs += 1
                 elif name and name != "execute_tool" and span.kind == SPAN_KIND_CLIENT:
                     _count_llm_call(span, attributes, nested, counts)
+                    continue
+                counts.errors += span.status.code == STATUS_CODE_ERROR
 
 
-def _count_llm_call(span: Span, attributes: dict[str, AnyValue], nested: tuple[int, int], counts: Counts) -> None:
+def _count_llm_call(span: Span, attributes: dict[str, AnyValue], nested: tuple[int, int, int], counts: Counts) -> None:
     """Count one LLM call, less the calls nested in it (the same call, counted when they arrived)."""
     tokens = sum(attributes[key].int_value for key in _TOKEN_KEYS if key in attributes)
+    error = int(span.status.code == STATUS_CODE_ERROR)
     counts.llm_calls += 1 - nested[0]
     counts.tokens += tokens - nested[1]
+    counts.errors += error - nested[2]
     if span.parent_span_id:
         if len(counts.llm_children) >= _MAX_PENDING_PARENTS:
             del counts.llm_children[next(iter(counts.llm_children))]
-        calls_before, tokens_before = counts.llm_children.get(span.parent_span_id, (0, 0))
-        counts.llm_children[span.parent_span_id] = (calls_before + 1, tokens_before + tokens)
+        calls, tokens_before, errors = counts.llm_children.get(span.parent_span_id, (0, 0, 0))
+        counts.llm_children[span.parent_span_id] = (calls + 1, tokens_before + tokens, errors + error)
 
 
 class _Forwarder:
