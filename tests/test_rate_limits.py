@@ -188,6 +188,18 @@ def test_the_headroom_gauge_keeps_the_last_ratio_per_kind():
     assert points(reader, "agentperf.rate_limit.rejections") == []
 
 
+def test_a_429_that_names_no_limits_keeps_the_last_headroom():
+    """A rejection with only ``retry-after`` says nothing of the limits: the gauge keeps what the last one said."""
+    recorder, reader = instruments()
+    recorder.record(ATTRIBUTES, read_rate_limits(OPENAI_HEADERS, now=NOW))
+    recorder.record(ATTRIBUTES, read_rate_limits({"retry-after-ms": "20"}, now=NOW), 429)
+    headroom = points(reader, "agentperf.rate_limit.headroom")
+    assert {point.attributes[semconv.AGENTPERF_RATE_LIMIT_KIND]: point.value for point in headroom} == {
+        "requests": 499 / 500,
+        "tokens": 0.08,
+    }
+
+
 def test_429_responses_are_counted_with_the_wait_they_asked_for():
     recorder, reader = instruments()
     recorder.record(ATTRIBUTES, read_rate_limits({"retry-after-ms": "1500"}), 429)

@@ -241,7 +241,7 @@ class RateLimitInstruments:
         """Record one response of a call whose metric attributes are ``call`` (provider and request model are read)."""
         key = (call.get(semconv.GEN_AI_PROVIDER_NAME), call.get(semconv.GEN_AI_REQUEST_MODEL))
         latest = self._latest
-        if limits is not None and (key in latest or len(latest) < MAX_TRACKED):
+        if limits is not None and _names_limits(limits) and (key in latest or len(latest) < MAX_TRACKED):
             latest[key] = limits
         if status_code == 429:
             attributes = _attributes(key)
@@ -255,6 +255,11 @@ class RateLimitInstruments:
             attributes = _attributes(key)
             for kind, ratio in headroom(limits):
                 yield Observation(ratio, {**attributes, semconv.AGENTPERF_RATE_LIMIT_KIND: kind})
+
+
+def _names_limits(limits: RateLimits) -> bool:
+    """Whether a response named any limit: a 429 with only ``retry-after`` keeps the headroom the last one gave."""
+    return len(limits) > (semconv.AGENTPERF_RATE_LIMIT_RETRY_AFTER in limits)
 
 
 def _attributes(key: tuple[Any, Any]) -> dict[str, Any]:
