@@ -139,7 +139,13 @@ def test_a_litellm_call_over_the_instrumented_openai_sdk_counts_once(tmp_path: P
     assert [(m["model"], m["calls"]) for m in report["models"]] == [("openai/gpt-4o-mini", calls)]
 
 
-def test_the_status_line_counts_llm_calls_nested_in_one_another_once() -> None:
+@pytest.mark.parametrize(
+    "order",
+    [[[2], [1, 0], [3]], [[0], [1], [2], [3]], [[2], [0], [1], [3]]],
+    ids=["children-first", "parents-first", "mixed"],
+)
+def test_the_status_line_counts_llm_calls_nested_in_one_another_once(order: list[list[int]]) -> None:
+    """A span usually arrives before its parent, but an SDK may end a failed call's span after its caller's."""
     trace = Trace()
     root = agent(trace, "router-agent", 0.0, 2.0)
     routed = llm(trace, root, 0.1, 1.9, model="support-group")  # the Router's call, its attempt, the SDK's call
@@ -149,8 +155,9 @@ def test_the_status_line_counts_llm_calls_nested_in_one_another_once() -> None:
         span.error = True
     receiver = Receiver(io.StringIO()).start()
     try:
-        for batch in ([sdk_call], [attempt, routed], [root]):  # in the order they end, in separate exports
-            request = Parse(json.dumps(trace_request(batch)), ExportTraceServiceRequest())
+        spans = [routed, attempt, sdk_call, root]
+        for batch in order:  # separate exports
+            request = Parse(json.dumps(trace_request([spans[i] for i in batch])), ExportTraceServiceRequest())
             receiver.accept("traces", request, b"", "application/json", "")
     finally:
         receiver.stop(settle=0)

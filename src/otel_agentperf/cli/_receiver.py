@@ -60,6 +60,8 @@ class Counts:
     llm_children: dict[bytes, tuple[int, int, int]] = field(default_factory=dict, repr=False)
     """LLM calls, tokens and errors counted so far, by the id of their parent span, until the parent arrives: a
     parent that is an LLM call too (LiteLLM over the openai SDK) is the same call, counted once."""
+    llm_span_ids: dict[bytes, None] = field(default_factory=dict, repr=False)
+    """The latest LLM spans that arrived: one that arrives after its parent is not counted again."""
 
 
 @dataclass(frozen=True)
@@ -142,17 +144,31 @@ def _count_spans(request: ExportTraceServiceRequest, counts: Counts) -> None:
 
 
 def _count_llm_call(span: Span, attributes: dict[str, AnyValue], nested: tuple[int, int, int], counts: Counts) -> None:
-    """Count one LLM call, less the calls nested in it (the same call, counted when they arrived)."""
-    tokens = sum(attributes[key].int_value for key in _TOKEN_KEYS if key in attributes)
-    error = int(span.status.code == STATUS_CODE_ERROR)
-    counts.llm_calls += 1 - nested[0]
-    counts.tokens += tokens - nested[1]
-    counts.errors += error - nested[2]
-    if span.parent_span_id:
-        if len(counts.llm_children) >= _MAX_PENDING_PARENTS:
-            del counts.llm_children[next(iter(counts.llm_children))]
-        calls, tokens_before, errors = counts.llm_children.get(span.parent_span_id, (0, 0, 0))
-        counts.llm_children[span.parent_span_id] = (calls + 1, tokens_before + tokens, errors + error)
+    """Count one LLM call, less the calls nested in it, which were counted when they arrived: they are the same call.
+
+    A span usually arrives before its parent (it ends first), but not always: one that arrives after its parent LLM
+    span is not counted at all.
+    """
+    own = (
+        1,
+        sum(attributes[key].int_value for key in _TOKEN_KEYS if key in attributes),
+        int(span.status.code == STATUS_CODE_ERROR),
+    )
+    inside_counted_call = span.parent_span_id in counts.llm_span_ids
+    added = (0, 0, 0) if inside_counted_call else own
+    counts.llm_calls += added[0] - nested[0]
+    counts.tokens += added[1] - nested[1]
+    counts.errors += added[2] - nested[2]
+    _remember(counts.llm_span_ids, span.span_id, None)
+    if span.parent_span_id and not inside_counted_call:
+        calls, tokens, errors = counts.llm_children.get(span.parent_span_id, (0, 0, 0))
+        _remember(counts.llm_children, span.parent_span_id, (calls + own[0], tokens + own[1], errors + own[2]))
+
+
+def _remember(found: dict[bytes, Any], key: bytes, value: Any) -> None:
+    if key not in found and len(found) >= _MAX_PENDING_PARENTS:
+        del found[next(iter(found))]
+    found[key] = value
 
 
 class _Forwarder:
