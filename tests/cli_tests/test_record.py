@@ -14,9 +14,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from google.protobuf.json_format import Parse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otel_agentperf.cli._receiver import Receiver
 from otel_agentperf.cli._record import child_environment, user_destinations
+from tests.cli_tests.builder import Trace, agent, llm, trace_request
 from tests.cli_tests.helpers import DEMO, TIMEOUT_S, agentperf, agentperf_command, clean_env, llm_service, spans_in
 from tests.helpers import free_port
 
@@ -103,6 +106,64 @@ def test_a_failing_program_keeps_its_telemetry_and_its_exit_status(tmp_path: Pat
     assert report["agents"][0]["errors"] == 1
     assert {"span": "invoke_agent failing-agent", "error_type": "RuntimeError", "count": 1} in report["errors"]
     assert report["models"][0]["calls"] == 1
+
+
+LITELLM_OVER_OPENAI = """
+    import litellm
+    from otel_agentperf import agent_run
+
+    with agent_run("litellm-agent") as run:
+        for question in ("first", "second"):
+            litellm.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": question}])
+    summary = run.summary
+    print(summary.llm_calls, summary.input_tokens + summary.output_tokens)
+"""
+
+
+def test_a_litellm_call_over_the_instrumented_openai_sdk_counts_once(tmp_path: Path) -> None:
+    program, output = tmp_path / "litellm_agent.py", tmp_path / "litellm.jsonl"
+    program.write_text(textwrap.dedent(LITELLM_OVER_OPENAI))
+    with llm_service() as base_url:
+        env = clean_env(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="test-key", LITELLM_LOCAL_MODEL_COST_MAP="True")
+        done = agentperf("record", "-o", str(output), "--", "python", str(program), env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls, tokens = map(int, done.stdout.split())
+    llm_spans = [s for s in spans_in(output) if s["kind"] == 3]
+    assert calls == 2 and len(llm_spans) == 4  # each call: LiteLLM's span and the openai SDK's span under it
+    assert f"runs 1 · LLM calls {calls} · tokens {tokens:,} · " in done.stderr
+
+    report = json.loads(agentperf("report", str(output), "--format", "json").stdout)
+    (agent,) = report["agents"]
+    assert report["overview"]["llm_calls"] == agent["llm_calls_per_run"] == calls
+    assert agent["tokens_per_run"] == tokens
+    assert [(m["model"], m["calls"]) for m in report["models"]] == [("openai/gpt-4o-mini", calls)]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [[[2], [1, 0], [3]], [[0], [1], [2], [3]], [[2], [0], [1], [3]]],
+    ids=["children-first", "parents-first", "mixed"],
+)
+def test_the_status_line_counts_llm_calls_nested_in_one_another_once(order: list[list[int]]) -> None:
+    """A span usually arrives before its parent, but an SDK may end a failed call's span after its caller's."""
+    trace = Trace()
+    root = agent(trace, "router-agent", 0.0, 2.0)
+    routed = llm(trace, root, 0.1, 1.9, model="support-group")  # the Router's call, its attempt, the SDK's call
+    attempt = llm(trace, routed, 0.2, 1.8, model="openai/gpt-4o-mini", **{"gen_ai.usage.input_tokens": 0})
+    sdk_call = llm(trace, attempt, 0.3, 1.7, model="gpt-4o-mini", **{"gen_ai.usage.output_tokens": 0})
+    for span in (routed, attempt, sdk_call):  # the call failed: the same error seen at each level
+        span.error = True
+    receiver = Receiver(io.StringIO()).start()
+    try:
+        spans = [routed, attempt, sdk_call, root]
+        for batch in order:  # separate exports
+            request = Parse(json.dumps(trace_request([spans[i] for i in batch])), ExportTraceServiceRequest())
+            receiver.accept("traces", request, b"", "application/json", "")
+    finally:
+        receiver.stop(settle=0)
+    counts = receiver.counts
+    assert (counts.runs, counts.llm_calls, counts.tokens, counts.errors) == (1, 1, 120, 1)
+    assert receiver.counts.llm_children == {}
 
 
 INTERRUPTED = """

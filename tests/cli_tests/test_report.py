@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_tests.builder import Trace, llm, simple_runs, write
+from tests.cli_tests.builder import Trace, agent, llm, simple_runs, write
 from tests.cli_tests.helpers import agentperf
 
 
@@ -89,3 +89,29 @@ def test_small_costs_and_the_lowest_rate_limit_headroom_per_model(tmp_path: Path
     assert "| gpt-4o-mini | 3 | 0 |" in markdown
     row = next(line for line in markdown.splitlines() if line.startswith("| gpt-4o-mini | 3 |"))
     assert row.endswith("| $0.000038 | 0 | 8.0% tokens |")
+
+
+def test_llm_spans_nested_in_an_llm_span_are_the_same_call(tmp_path: Path) -> None:
+    trace = Trace()
+    root = agent(trace, "router-agent", 0.0, 2.0)
+    routed = llm(trace, root, 0.1, 1.9, model="support-group", **{"gen_ai.usage.cost.amount": 0.002})
+    attempt = llm(trace, routed, 0.2, 1.8, model="openai/gpt-4o-mini")
+    retry = (
+        "agentperf.retry",
+        0.5,
+        {"agentperf.retry.delay": 0.5, "error.type": "429", "http.response.status_code": 429},
+    )
+    sdk_call = llm(trace, attempt, 0.3, 1.7, model="gpt-4o-mini")
+    sdk_call.events.append(retry)
+    for span in (routed, attempt, sdk_call):  # the call failed: the same error seen at each level
+        span.error, span.attributes["error.type"] = True, "RateLimitError"
+    path = write(tmp_path / "nested.jsonl", [trace])
+    report = json.loads(agentperf("report", str(path), "--format", "json").stdout)
+    assert [(m["model"], m["calls"], m["input_tokens"]) for m in report["models"]] == [("support-group", 1, 100)]
+    (agent_row,) = report["agents"]
+    assert (agent_row["llm_calls_per_run"], agent_row["tokens_per_run"]) == (1, 120)
+    assert agent_row["cost_per_run"] == pytest.approx(0.002)
+    assert agent_row["time_split"]["rate_limit_wait"] == pytest.approx(0.5)  # the nested call's wait still counts
+    assert [(r["source"], r["cause"], r["count"]) for r in report["retries"]] == [("openai", "429", 1)]
+    assert report["overview"]["errors"] == 1
+    assert report["errors"] == [{"span": "chat support-group", "error_type": "RateLimitError", "count": 1}]

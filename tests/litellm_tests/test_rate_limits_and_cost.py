@@ -70,3 +70,20 @@ def test_a_call_is_priced_once(with_openai, fake_llm_url, instrument, span_expor
     (counter,) = points(metric_reader, "agentperf.client.cost")
     assert counter.value == pytest.approx(cost, rel=1e-12)
     assert run.summary.cost == pytest.approx(cost, rel=1e-12)
+
+
+@pytest.mark.parametrize("prefix", ["anthropic", "openai"])
+def test_the_wait_a_raised_429_asked_for_is_read_from_litellms_error(
+    prefix, fake_llm_url, instrument, span_exporter, metric_reader
+):
+    """No instrumented SDK under LiteLLM: the 429's headers come from the error LiteLLM raises."""
+    instrument(LiteLLMInstrumentor)
+    kwargs = provider_kwargs(fake_llm_url)[prefix]
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(messages=MESSAGES, max_retries=0, max_tokens=16, **kwargs, **fault("always:429"))
+    span = chat_span(span_exporter, kwargs["model"])
+    assert span.attributes["agentperf.rate_limit.retry_after"] == 0.02  # the fake's retry-after-ms: 20
+    (waits,) = points(metric_reader, "agentperf.rate_limit.retry_after.duration")
+    assert (waits.count, waits.sum) == (1, 0.02)
+    (rejections,) = points(metric_reader, "agentperf.rate_limit.rejections")
+    assert rejections.value == 1

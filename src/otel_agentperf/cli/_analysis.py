@@ -1,8 +1,10 @@
 """From spans and metric points to the figures of a report, in one streaming pass.
 
 Spans are grouped by trace only until the trace's root span arrives (an exporter sends a span when it ends, so a
-root comes after its descendants); then each agent run in the trace is measured and the trace is dropped. What is
-kept for the whole file grows with the number of runs and calls, not with spans' attributes.
+root comes after its descendants); then each LLM call and agent run in the trace is measured and the trace is dropped.
+What is kept for the whole file grows with the number of runs and calls, not with spans' attributes. An LLM span
+whose parent is an LLM span too (the openai SDK's call inside a LiteLLM call) is the same call: only its parent
+counts, as the instrumentors count it in the metrics and the run summary.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class _Node:
     output_tokens: int = 0
     cost: float | None = None
     run: Span | None = None
+    llm: Span | None = None
 
 
 @dataclass
@@ -218,13 +221,13 @@ class _Builder:
         waits = self._waits(span)
         node = _Node(span.span_id, span.parent_id, kind, span.start, span.end, waits)
         if kind == "llm":
-            self._add_llm(span, node)
+            node.llm = span  # counted once the trace is complete, unless nested in another LLM call
         elif kind == "tool":
             self._add_tool(span)
         elif kind == "agent":
             node.run = span
-        if span.error:
-            self.analysis.errors[(span.name, str(span.attributes.get("error.type", "error")))] += 1
+        if span.error and kind != "llm":
+            self._add_error(span)
         self.pending[span.trace_id].append(node)
         if not span.parent_id:
             self._finish_trace(span.trace_id)
@@ -244,8 +247,13 @@ class _Builder:
             self.analysis.span_retries[(str(source or "application"), cause)] += 1
         return waits
 
+    def _add_error(self, span: Span) -> None:
+        self.analysis.errors[(span.name, str(span.attributes.get("error.type", "error")))] += 1
+
     def _add_llm(self, span: Span, node: _Node) -> None:
         attributes = span.attributes
+        if span.error:
+            self._add_error(span)
         model = str(attributes.get("gen_ai.request.model") or attributes.get("gen_ai.response.model") or "unknown")
         stats = self.analysis.models[model]
         stats.calls += 1
@@ -302,6 +310,14 @@ class _Builder:
     def _finish_trace(self, trace_id: str) -> None:
         nodes = self.pending.pop(trace_id, [])
         self.analysis.traces += 1
+        llm_ids = {node.span_id for node in nodes if node.category == "llm"}
+        for node in nodes:
+            if node.llm is not None:
+                if node.parent_id in llm_ids:
+                    node.category = "nested_llm"
+                else:
+                    self._add_llm(node.llm, node)
+                node.llm = None
         children: dict[str, list[_Node]] = defaultdict(list)
         for node in nodes:
             children[node.parent_id].append(node)

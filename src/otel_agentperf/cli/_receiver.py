@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 
@@ -28,6 +28,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_agentperf.cli._otlp import SPAN_KIND_CLIENT, STATUS_CODE_ERROR, to_json_line
 
@@ -35,6 +37,8 @@ _ROUTES: dict[str, tuple[str, type[Message], type[Message]]] = {
     "/v1/traces": ("traces", ExportTraceServiceRequest, ExportTraceServiceResponse),
     "/v1/metrics": ("metrics", ExportMetricsServiceRequest, ExportMetricsServiceResponse),
 }
+_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
+_MAX_PENDING_PARENTS = 4096
 _GRPC_METHODS = {
     "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
     "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
@@ -53,6 +57,11 @@ class Counts:
     tokens: int = 0
     errors: int = 0
     last_request: float = 0.0
+    llm_children: dict[bytes, tuple[int, int, int]] = field(default_factory=dict, repr=False)
+    """LLM calls, tokens and errors counted so far, by the id of their parent span, until the parent arrives: a
+    parent that is an LLM call too (LiteLLM over the openai SDK) is the same call, counted once."""
+    llm_span_ids: dict[bytes, None] = field(default_factory=dict, repr=False)
+    """The latest LLM spans that arrived: one that arrives after its parent is not counted again."""
 
 
 @dataclass(frozen=True)
@@ -122,17 +131,44 @@ def _count_spans(request: ExportTraceServiceRequest, counts: Counts) -> None:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 counts.spans += 1
-                counts.errors += span.status.code == STATUS_CODE_ERROR
                 attributes = {item.key: item.value for item in span.attributes}
                 operation = attributes.get("gen_ai.operation.name")
                 name = operation.string_value if operation is not None else ""
+                nested = counts.llm_children.pop(span.span_id, (0, 0, 0))
                 if name in ("invoke_agent", "invoke_workflow"):
                     counts.runs += 1
                 elif name and name != "execute_tool" and span.kind == SPAN_KIND_CLIENT:
-                    counts.llm_calls += 1
-                    for key in ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"):
-                        if key in attributes:
-                            counts.tokens += attributes[key].int_value
+                    _count_llm_call(span, attributes, nested, counts)
+                    continue
+                counts.errors += span.status.code == STATUS_CODE_ERROR
+
+
+def _count_llm_call(span: Span, attributes: dict[str, AnyValue], nested: tuple[int, int, int], counts: Counts) -> None:
+    """Count one LLM call, less the calls nested in it, which were counted when they arrived: they are the same call.
+
+    A span usually arrives before its parent (it ends first), but not always: one that arrives after its parent LLM
+    span is not counted at all.
+    """
+    own = (
+        1,
+        sum(attributes[key].int_value for key in _TOKEN_KEYS if key in attributes),
+        int(span.status.code == STATUS_CODE_ERROR),
+    )
+    inside_counted_call = span.parent_span_id in counts.llm_span_ids
+    added = (0, 0, 0) if inside_counted_call else own
+    counts.llm_calls += added[0] - nested[0]
+    counts.tokens += added[1] - nested[1]
+    counts.errors += added[2] - nested[2]
+    _remember(counts.llm_span_ids, span.span_id, None)
+    if span.parent_span_id and not inside_counted_call:
+        calls, tokens, errors = counts.llm_children.get(span.parent_span_id, (0, 0, 0))
+        _remember(counts.llm_children, span.parent_span_id, (calls + own[0], tokens + own[1], errors + own[2]))
+
+
+def _remember(found: dict[bytes, Any], key: bytes, value: Any) -> None:
+    if key not in found and len(found) >= _MAX_PENDING_PARENTS:
+        del found[next(iter(found))]
+    found[key] = value
 
 
 class _Forwarder:

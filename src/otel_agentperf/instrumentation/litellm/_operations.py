@@ -94,8 +94,13 @@ class _LiteLLMOperation(ClientOperation):
         return client_attributes(self.name, provider_name(litellm_provider), model, url)
 
     def response_headers(self, response: object) -> dict[str, str] | None:
-        """The provider's rate-limit and retry-after headers that LiteLLM kept on ``response`` (prefix removed)."""
+        """The provider's rate-limit and retry-after headers that LiteLLM kept on a response or an error.
+
+        A response has them in ``_hidden_params`` (prefix removed), an error in ``litellm_response_headers``.
+        """
         headers = field(field(response, "_hidden_params"), "additional_headers")
+        if not isinstance(headers, Mapping):
+            headers = getattr(response, "litellm_response_headers", None) if isinstance(response, Exception) else None
         if not isinstance(headers, Mapping):
             return None
         return {
