@@ -220,6 +220,7 @@ def test_openai_sdk_underneath_is_one_counted_call(
     assert tokens.count == 1 and tokens.sum == response.usage.prompt_tokens
     (retries,) = points(metric_reader, "agentperf.retries")
     assert retries.value == 1 and retries.attributes["agentperf.retry.source"] == "openai"
+    assert retries.attributes["gen_ai.request.model"] == "openai/text-embedding-3-small"  # as the duration's
     assert run.summary.llm_calls == 1 and run.summary.retries == 1
     assert run.summary.input_tokens == response.usage.prompt_tokens
 

@@ -129,6 +129,7 @@ class LLMTelemetry:
             outer = otel_context.get_value(RETRY_OWNER_KEY)
             if isinstance(outer, LLMInvocation):
                 invocation.outer = outer
+                invocation.metric_attributes = outer.metric_attributes  # its retries are labelled as the call's
             if invocation.capture_content and span.is_recording():
                 invocation.add_content(operation.input_content(kwargs))
             invocation.enter(otel_context.set_value(RETRY_OWNER_KEY, invocation))
