@@ -191,9 +191,19 @@ def test_a_bad_user_table_is_a_configuration_error_naming_the_setting(tmp_path, 
     with pytest.raises(ConfigurationError, match=message) as raised:
         resolve_prices(str(path))
     assert "prices" in str(raised.value)
+
+
+def test_a_bad_table_named_by_the_variable_logs_a_warning_and_leaves_the_bundled_prices(tmp_path, monkeypatch, caplog):
+    """Under ``opentelemetry-instrument`` an error would switch off every instrumentor: the variable only warns."""
+    path = tmp_path / "prices.json"
+    path.write_text('{"prices": [{"provider": "openai", "model": "gpt-4o-mini", "input": "cheap", "output": 1}]}')
     monkeypatch.setenv(OTEL_AGENTPERF_PRICES, str(path))
-    with pytest.raises(ConfigurationError, match=OTEL_AGENTPERF_PRICES):
-        resolve_prices()
+    with caplog.at_level(logging.WARNING, logger="otel_agentperf.core.pricing"):
+        for _ in range(3):  # one instrumentor after another
+            assert resolve_prices().price("openai", "gpt-4o-mini") == bundled_prices().price("openai", "gpt-4o-mini")
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert OTEL_AGENTPERF_PRICES in warnings[0] and "'input'" in warnings[0] and "bundled prices only" in warnings[0]
 
 
 @pytest.mark.parametrize("value", [42, "", b"/tmp/prices.json", ["prices.json"]])
@@ -202,10 +212,9 @@ def test_a_prices_keyword_that_is_not_a_path_is_a_configuration_error(value):
         resolve_prices(value)
 
 
-def test_a_missing_file_is_a_configuration_error(tmp_path, monkeypatch):
-    monkeypatch.setenv(OTEL_AGENTPERF_PRICES, str(tmp_path / "missing.json"))
+def test_a_missing_file_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="missing.json"):
-        resolve_prices()
+        resolve_prices(str(tmp_path / "missing.json"))
 
 
 def test_cost_instruments_count_usd_and_cache_savings():

@@ -200,17 +200,29 @@ def load_prices(path: str | os.PathLike[str], origin: str = "prices") -> PriceTa
 def resolve_prices(prices: object = None) -> PriceTable:
     """The bundled table, extended by the user's: ``prices`` (a path) wins over ``OTEL_AGENTPERF_PRICES``.
 
+    A table the variable names that cannot be read logs a warning (once per path) and leaves the bundled table, as
+    every other variable of the package falls back to its default: under ``opentelemetry-instrument`` an error here
+    would switch off all instrumentation.
+
     Raises:
-        ConfigurationError: the keyword is not a path, or the named file is missing or not a valid table.
+        ConfigurationError: the keyword is not a path, or the file it names is missing or not a valid table.
     """
     if prices is not None:
         if not isinstance(prices, (str, os.PathLike)) or not str(prices).strip():
             raise ConfigurationError(f"Expected prices to be the path of a price table, got {prices!r}")
         return bundled_prices().merged(load_prices(prices, "prices"))
     path = os.environ.get(OTEL_AGENTPERF_PRICES, "").strip()
-    if not path:
+    return _environment_prices(path) if path else bundled_prices()
+
+
+@functools.lru_cache(maxsize=8)
+def _environment_prices(path: str) -> PriceTable:
+    """The table ``OTEL_AGENTPERF_PRICES`` names, read once per path for every instrumentor that prices calls."""
+    try:
+        return bundled_prices().merged(load_prices(path, OTEL_AGENTPERF_PRICES))
+    except ConfigurationError as error:
+        _logger.warning("%s; using the bundled prices only", error)
         return bundled_prices()
-    return bundled_prices().merged(load_prices(path, OTEL_AGENTPERF_PRICES))
 
 
 def parse_prices(document: object, origin: str) -> PriceTable:
