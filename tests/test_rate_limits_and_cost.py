@@ -174,7 +174,9 @@ def test_an_unknown_model_gets_no_cost_and_one_info_line(instrument, span_export
     for span in span_exporter.get_finished_spans():
         assert not [key for key in span.attributes if key.startswith("gen_ai.usage.cost.")]
     assert points(metric_reader, "agentperf.client.cost") == []
-    assert run.summary.cost == 0.0
+    assert run.summary.cost is None and run.summary.unpriced_calls == 2
+    run_attributes = run.summary.span_attributes()
+    assert "agentperf.run.cost" not in run_attributes and run_attributes["agentperf.run.unpriced_calls"] == 2
     lines = [record.getMessage() for record in caplog.records if "gpt-unpriced-9" in record.getMessage()]
     assert len(lines) == 1 and "OTEL_AGENTPERF_PRICES" in lines[0]
 

@@ -103,8 +103,10 @@ class RunSummary:
     cache_misses: int
     retries: int
     errors: int
-    cost: float
-    """USD of the run's LLM calls, from the price table (calls of models in no table add nothing)."""
+    cost: float | None
+    """USD of the run's LLM calls that could be priced; ``None`` when none could (never a guess)."""
+    unpriced_calls: int
+    """LLM calls with tokens whose model is in no price table: ``cost`` leaves them out."""
     rate_limit_wait: float
     """Seconds the run waited before retrying responses refused by a rate limit (HTTP 429)."""
     error_type: str | None

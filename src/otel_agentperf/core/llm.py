@@ -339,7 +339,8 @@ class LLMInvocation(Operation, LLMResult):
                 self.cache_write_tokens,
                 error is not None,
                 max(duration - self.backoff_time, 0.0),
-                0.0 if cost is None else cost.amount,
+                None if cost is None else cost.amount,
+                cost is None and bool(self.input_tokens or self.output_tokens),
             )
         if self.first_chunk_time is not None:
             telemetry.time_to_first_chunk.record(max(self.first_chunk_time - self.started, 0.0), attributes, context)

@@ -32,8 +32,10 @@ class RunCounts:
     cache_misses: int = 0
     retries: int = 0
     errors: int = 0
-    cost: float = 0.0
-    """USD of the LLM calls that could be priced."""
+    cost: float | None = None
+    """USD of the LLM calls that could be priced; ``None`` when none could."""
+    unpriced_calls: int = 0
+    """LLM calls that reported tokens but whose model is in no price table (their cost is not in ``cost``)."""
     rate_limit_wait: float = 0.0
     """Seconds waited before retrying responses refused by a rate limit (HTTP 429)."""
     llm_time: float = 0.0
@@ -46,7 +48,11 @@ class RunCounts:
     def add(self, other: RunCounts) -> None:
         """Add ``other``'s counters to this one's."""
         for item in fields(self):
-            setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+            mine, theirs = getattr(self, item.name), getattr(other, item.name)
+            if mine is None or theirs is None:  # the cost, when no call of one side was priced
+                setattr(self, item.name, theirs if mine is None else mine)
+            else:
+                setattr(self, item.name, mine + theirs)
 
 
 @dataclass(slots=True)
@@ -94,7 +100,8 @@ def record_llm_call(
     cache_write_tokens: int | None,
     failed: bool,
     seconds: float = 0.0,
-    cost: float = 0.0,
+    cost: float | None = None,
+    unpriced: bool = False,
 ) -> None:
     """Count one LLM call of ``seconds`` (waits between retries excluded) and its USD cost in the run ``tally``."""
     if tally is None:
@@ -108,7 +115,9 @@ def record_llm_call(
         counts.cache_write_tokens += cache_write_tokens or 0
         counts.errors += failed
         counts.llm_time += seconds
-        counts.cost += cost
+        if cost is not None:
+            counts.cost = cost if counts.cost is None else counts.cost + cost
+        counts.unpriced_calls += unpriced
 
 
 def record_rate_limit_wait(seconds: float) -> None:
