@@ -86,6 +86,8 @@ def test_span_counts_that_include_the_cache_give_the_same_cost(table):
         ("anthropic", "claude-3-5-haiku-20241022", 0.8),
         ("gcp.gemini", "models/gemini-2.5-flash", 0.3),
         ("gcp.gemini", "gemini-2.5-flash-001", 0.3),  # a versioned model (Vertex AI's names)
+        ("anthropic", "claude-sonnet-4-5-20250929", 3.0),
+        ("anthropic", "claude-haiku-4-5", 1.0),
         ("openai", "gpt-4o-mini-0718", 0.15),  # a month-day snapshot
         ("aws.bedrock", "us.anthropic.claude-3-7-sonnet-20250219-v1:0", 3.0),
         ("aws.bedrock", "global.anthropic.claude-opus-4-20250514-v1:0", 15.0),
@@ -104,7 +106,7 @@ def test_models_match_the_names_providers_return(table, provider, model, family_
 @pytest.mark.parametrize(
     ("provider", "model"),
     [
-        ("anthropic", "claude-sonnet-4-5-20250929"),  # a newer model is not its predecessor
+        ("anthropic", "claude-sonnet-4-7-20270101"),  # a newer model is not its predecessor
         ("openai", "gpt-4o-mini-audio-preview"),
         ("openai", "ft:gpt-4o-mini-2024-07-18:acme::abc123"),  # fine-tuned models have prices of their own
         ("openai", "claude-sonnet-4"),  # another provider's model
