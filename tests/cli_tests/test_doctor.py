@@ -93,3 +93,17 @@ def test_grpc_endpoint_answers_grpc_and_refuses_http(grpc_collector: str) -> Non
     (mismatch,) = by_area(diagnose(env), "exporter")
     assert mismatch.detail == "the endpoint speaks OTLP/gRPC, the exporter is set to HTTP"
     assert mismatch.fix.startswith("set OTEL_EXPORTER_OTLP_PROTOCOL=grpc")
+
+
+def test_the_price_table_the_variable_names(tmp_path) -> None:
+    (bundled,) = by_area(diagnose(clean_env()), "cost")
+    assert bundled.status == "ok" and bundled.detail.startswith("the bundled price table")
+    good = tmp_path / "good.json"
+    good.write_text('{"prices": [{"provider": "openai", "model": "gpt-x", "input": 1, "output": 2}]}')
+    (extended,) = by_area(diagnose(clean_env(OTEL_AGENTPERF_PRICES=str(good))), "cost")
+    assert extended.status == "ok" and extended.detail.endswith("(1 row)")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"prices": [{"provider": "openai", "model": "gpt-x", "input": "cheap", "output": 2}]}')
+    (problem,) = by_area(diagnose(clean_env(OTEL_AGENTPERF_PRICES=str(bad))), "cost")
+    assert problem.status == "problem" and "'input'" in problem.detail and "bundled table is used" in problem.detail
+    assert "OTEL_AGENTPERF_PRICES" in problem.fix

@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from otel_agentperf.core.pricing import bundled_prices, load_prices
+from otel_agentperf.environment_variables import OTEL_AGENTPERF_PRICES
+from otel_agentperf.exceptions import ConfigurationError
+
 CONTENT_MODES = ("NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT", "TRUE", "FALSE")
 PROBE_TIMEOUT_S = 2.0
 
@@ -36,7 +40,7 @@ class Finding:
 def diagnose(environ: dict[str, str] | None = None) -> list[Finding]:
     """Every finding, instrumentors first."""
     env = dict(os.environ if environ is None else environ)
-    return [*instrumentors(env), *sdk(env), *exporter(env), *content(env), *sampling(env)]
+    return [*instrumentors(env), *sdk(env), *exporter(env), *content(env), *sampling(env), *prices(env)]
 
 
 def instrumentors(env: dict[str, str]) -> list[Finding]:
@@ -264,6 +268,20 @@ def content(env: dict[str, str]) -> list[Finding]:
             "make sure the backend may store them; unset the variable to stop",
         )
     ]
+
+
+def prices(env: dict[str, str]) -> list[Finding]:
+    """Whether the price table ``OTEL_AGENTPERF_PRICES`` names can be read (a bad one is ignored with a warning)."""
+    path = env.get(OTEL_AGENTPERF_PRICES, "").strip()
+    if not path:
+        return [Finding("cost", "prices", "ok", f"the bundled price table ({len(bundled_prices())} models)")]
+    try:
+        table = load_prices(path, OTEL_AGENTPERF_PRICES)
+    except ConfigurationError as error:
+        fix = f"fix the file (the format of otel_agentperf/prices.json) or unset {OTEL_AGENTPERF_PRICES}"
+        return [Finding("cost", "prices", "problem", f"{error}: the bundled table is used instead", fix)]
+    rows = f"{len(table)} row" + ("" if len(table) == 1 else "s")
+    return [Finding("cost", "prices", "ok", f"the bundled table, extended by {path} ({rows})")]
 
 
 def sampling(env: dict[str, str]) -> list[Finding]:
