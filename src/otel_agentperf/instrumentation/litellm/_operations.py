@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from otel_agentperf import semconv
-from otel_agentperf.core import chat_messages
+from otel_agentperf.core import chat_messages, embeddings
 from otel_agentperf.core.attribute_sets import Attributes
 from otel_agentperf.core.provider import ClientOperation, LLMResult, client_attributes
 from otel_agentperf.core.values import as_int, as_str, as_str_list, field, output_type, put
@@ -109,11 +109,6 @@ class _LiteLLMOperation(ClientOperation):
             if isinstance(name, str) and ("ratelimit" in name or "retry-after" in name)
         }
 
-    def error_status(self, error: BaseException) -> int | None:
-        """The HTTP status LiteLLM's exception carries."""
-        status = getattr(error, "status_code", None)
-        return status if type(status) is int else None
-
 
 class Completion(_LiteLLMOperation):
     """``litellm.completion`` / ``acompletion``."""
@@ -184,21 +179,10 @@ class Embedding(_LiteLLMOperation):
     name = "embeddings"
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
-        attributes: Attributes = {}
-        encoding = as_str(kwargs.get("encoding_format"))
-        if encoding is not None:
-            attributes[semconv.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
-        put(attributes, semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, as_int(kwargs.get("dimensions")))
-        return attributes
+        return embeddings.request_attributes(kwargs)
 
     def read_response(self, result: LLMResult, response: object) -> None:
-        result.response_model = as_str(field(response, "model"))
-        result.input_tokens = as_int(field(field(response, "usage"), "prompt_tokens"))
-        data = field(response, "data")
-        if isinstance(data, list) and data:
-            vector = field(data[0], "embedding")
-            if isinstance(vector, list):
-                result.add_attributes({semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)})
+        embeddings.read_response(result, response)
 
 
 class _Routed(_LiteLLMOperation):

@@ -11,6 +11,7 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from otel_agentperf import semconv
+from otel_agentperf.core import embeddings
 from otel_agentperf.core.attribute_sets import Attributes
 from otel_agentperf.core.provider import ClientOperation, LLMResult, client_attributes
 from otel_agentperf.core.values import as_int, as_str, as_str_list, field, output_type, put, with_extra_body
@@ -167,21 +168,10 @@ class Embeddings(_OpenAIOperation):
     name = "embeddings"
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> Attributes:
-        attributes: Attributes = {}
-        encoding = as_str(kwargs.get("encoding_format"))
-        if encoding is not None:
-            attributes[semconv.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
-        put(attributes, semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, as_int(kwargs.get("dimensions")))
-        return attributes
+        return embeddings.request_attributes(kwargs)
 
     def read_response(self, invocation: LLMResult, response: object) -> None:
-        invocation.response_model = as_str(field(response, "model"))
-        invocation.input_tokens = as_int(field(field(response, "usage"), "prompt_tokens"))
-        data = field(response, "data")
-        if isinstance(data, list) and data:
-            vector = field(data[0], "embedding")
-            if isinstance(vector, list):
-                invocation.add_attributes({semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)})
+        embeddings.read_response(invocation, response)
 
 
 def _common_parameters(attributes: dict[str, AttributeValue], kwargs: Mapping[str, Any]) -> None:
