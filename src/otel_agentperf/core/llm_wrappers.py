@@ -22,8 +22,14 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.llm import LLMInvocation, LLMTelemetry
-from otel_agentperf.core.provider import STAINLESS_RAW_HEADER, LLMOperation
-from otel_agentperf.core.retries import current_retry_owner
+from otel_agentperf.core.provider import (
+    STAINLESS_RAW_HEADER,
+    STAINLESS_REQUESTS,
+    STAINLESS_RESPONSE_HOOKS,
+    STAINLESS_RETRY_SLEEPS,
+    LLMOperation,
+)
+from otel_agentperf.core.retries import current_retry_owner, sdk_sleep_wrappers
 from otel_agentperf.core.streams import (
     AsyncStreamManagerProxy,
     AsyncStreamProxy,
@@ -255,3 +261,19 @@ def _keep_parsed(invocation: LLMInvocation, raw: Any, parsed: Any, proxy: Any) -
         telemetry = invocation.telemetry
         telemetry.reporter.report(f"{invocation.operation.name} raw stream", error)
         invocation.end()
+
+
+def stainless_client_patches(
+    telemetry: LLMTelemetry, routes: Mapping[str, Route], source: str, reporter: ErrorReporter
+) -> list[tuple[str, Callable[..., Any]]]:
+    """``(method of <package>._base_client, wrapper)`` for a Stainless-style client (openai, anthropic).
+
+    Its ``request`` (raw-response calls, ``routes`` by API path), ``_sleep_for_retry`` (its retries, with ``source``)
+    and ``_process_response`` (every response's rate-limit headers), sync and async.
+    """
+    hooks = (
+        (STAINLESS_REQUESTS, raw_response_wrappers(telemetry, routes)),
+        (STAINLESS_RETRY_SLEEPS, sdk_sleep_wrappers(telemetry.retries, source, reporter)),
+        (STAINLESS_RESPONSE_HOOKS, sdk_response_wrappers(reporter)),
+    )
+    return [pair for paths, wrappers in hooks for pair in zip(paths, wrappers, strict=True)]

@@ -40,20 +40,9 @@ from typing import Any
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import (
-    llm_wrappers,
-    raw_response_wrappers,
-    sdk_response_wrappers,
-    stream_manager_wrappers,
-)
+from otel_agentperf.core.llm_wrappers import llm_wrappers, stainless_client_patches, stream_manager_wrappers
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import (
-    STAINLESS_RAW_HEADER,
-    STAINLESS_REQUESTS,
-    STAINLESS_RESPONSE_HOOKS,
-    STAINLESS_RETRY_SLEEPS,
-)
-from otel_agentperf.core.retries import sdk_sleep_wrappers
+from otel_agentperf.core.provider import STAINLESS_RAW_HEADER
 from otel_agentperf.instrumentation.anthropic.package import _instruments
 
 __all__ = ["AnthropicInstrumentor"]
@@ -83,13 +72,7 @@ class AnthropicInstrumentor(AgentPerfInstrumentor):
         sync_stream, async_stream = stream_manager_wrappers(telemetry, operation)
         self._patch(_MESSAGES, "Messages.stream", sync_stream)
         self._patch(_MESSAGES, "AsyncMessages.stream", async_stream)
-        sync_request, async_request = raw_response_wrappers(telemetry, {"/v1/messages": (operation, None)})
-        sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "anthropic", reporter)
-        sync_response, async_response = sdk_response_wrappers(reporter)
-        for paths, wrappers in (
-            (STAINLESS_REQUESTS, (sync_request, async_request)),
-            (STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep)),
-            (STAINLESS_RESPONSE_HOOKS, (sync_response, async_response)),
+        for path, wrapper in stainless_client_patches(
+            telemetry, {"/v1/messages": (operation, None)}, "anthropic", reporter
         ):
-            for path, wrapper in zip(paths, wrappers, strict=True):
-                self._patch("anthropic._base_client", path, wrapper)
+            self._patch("anthropic._base_client", path, wrapper)

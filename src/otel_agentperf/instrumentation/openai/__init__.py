@@ -57,15 +57,9 @@ from otel_agentperf import environment_variables as env
 from otel_agentperf.core.guard import ErrorReporter
 from otel_agentperf.core.instruments import scope
 from otel_agentperf.core.llm import LLMTelemetry, resolve_llm_settings
-from otel_agentperf.core.llm_wrappers import Route, llm_wrappers, raw_response_wrappers, sdk_response_wrappers
+from otel_agentperf.core.llm_wrappers import Route, llm_wrappers, stainless_client_patches
 from otel_agentperf.core.patching import AgentPerfInstrumentor
-from otel_agentperf.core.provider import (
-    STAINLESS_RAW_HEADER,
-    STAINLESS_REQUESTS,
-    STAINLESS_RESPONSE_HOOKS,
-    STAINLESS_RETRY_SLEEPS,
-)
-from otel_agentperf.core.retries import sdk_sleep_wrappers
+from otel_agentperf.core.provider import STAINLESS_RAW_HEADER
 from otel_agentperf.core.settings import read_bool, read_str
 from otel_agentperf.core.streams import helper_close_wrappers
 from otel_agentperf.instrumentation.openai.package import _instruments
@@ -123,16 +117,8 @@ class OpenAIInstrumentor(AgentPerfInstrumentor):
         for module, helper in helpers:
             self._patch(f"openai.lib.streaming.{module}", f"{helper}.close", sync_close)
             self._patch(f"openai.lib.streaming.{module}", f"Async{helper}.close", async_close)
-        sync_request, async_request = raw_response_wrappers(telemetry, routes)
-        sync_sleep, async_sleep = sdk_sleep_wrappers(telemetry.retries, "openai", reporter)
-        sync_response, async_response = sdk_response_wrappers(reporter)
-        for paths, wrappers in (
-            (STAINLESS_REQUESTS, (sync_request, async_request)),
-            (STAINLESS_RETRY_SLEEPS, (sync_sleep, async_sleep)),
-            (STAINLESS_RESPONSE_HOOKS, (sync_response, async_response)),
-        ):
-            for path, wrapper in zip(paths, wrappers, strict=True):
-                self._patch("openai._base_client", path, wrapper)
+        for path, wrapper in stainless_client_patches(telemetry, routes, "openai", reporter):
+            self._patch("openai._base_client", path, wrapper)
 
 
 def _add_include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
